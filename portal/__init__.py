@@ -1,0 +1,1 @@
+"""The patient-summary UI: server-rendered pages, no token ever sent to the browser."""

@@ -1,0 +1,193 @@
+"""Django settings, derived once from the environment by `smartapp.config.load_config`.
+
+Nothing here reads `os.environ` directly: every variable goes through the validating loader,
+so a wrong value stops start-up with ImproperlyConfigured naming it. With DEBUG off these
+settings pass `manage.py check --deploy` with no warnings (tests/smartapp/test_deploy_check.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from smartapp.config import load_config, local_key_file
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+CONFIG = load_config(
+    os.environ,
+    base_dir=BASE_DIR,
+    dev_token_key=local_key_file(BASE_DIR / "var" / "dev-token-encryption.key"),
+)
+
+DEBUG = CONFIG.debug
+SECRET_KEY = CONFIG.secret_key
+ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
+APP_BASE_URL = CONFIG.app_base_url
+CSRF_TRUSTED_ORIGINS = [CONFIG.app_base_url]
+TOKEN_ENCRYPTION_KEYS = CONFIG.token_encryption_keys
+REDIS_URL = CONFIG.redis_url
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "smartapp",
+    "portal",
+]
+# The sandbox EHR is for development and QA: installed only when DEBUG is on (the demo) or by
+# the test settings, never by production settings (tests/smartapp/test_deploy_check.py).
+if DEBUG:
+    INSTALLED_APPS.append("sandbox")
+
+MIDDLEWARE = [
+    "smartapp.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smartapp.urls"
+WSGI_APPLICATION = "smartapp.wsgi.application"
+ASGI_APPLICATION = "smartapp.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": dict(CONFIG.database)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: Redis when configured (shared by every worker and host), else in-process.
+# Short socket timeouts so /readyz and request paths fail fast when Redis is down.
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "smartapp",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Celery: a Redis broker when configured; otherwise tasks run eagerly in-process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-sessions": {
+        "task": "smartapp.tasks.purge_expired_sessions",
+        "schedule": 60 * 60,
+    },
+}
+
+# Sessions and cookies. The session cookie must cross into an EHR's iframe, where the app is
+# a third party: SameSite=None (which browsers only accept with Secure). Chrome treats
+# http://localhost as a secure context, so the demo works over plain HTTP.
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "None"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # a clinical shift
+SESSION_COOKIE_NAME = "smartapp_session"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "None"
+
+# Transport and browser hardening (all checked by `check --deploy`).
+SECURE_SSL_REDIRECT = CONFIG.secure_ssl_redirect
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP inside the pod
+SECURE_HSTS_SECONDS = 0 if DEBUG else 365 * 24 * 60 * 60
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names and compressed copies, built by `collectstatic`; plain storage in DEBUG
+    # so the demo needs no build step.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Logging: one JSON object per line on stderr, each with the request's correlation id, and
+# every secret (bearer tokens, OAuth parameters, Authorization headers) redacted before
+# formatting. The filters sit on the handler, so records from every logger pass them.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "smartapp.request_id.RequestIdLogFilter"},
+        "redact": {"()": "smartapp.log_redaction.RedactingFilter"},
+    },
+    "formatters": {
+        "json": {"()": "smartapp.log_format.JsonLineFormatter"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "redact"],
+        },
+    },
+    "root": {"handlers": ["stderr"], "level": CONFIG.log_level},
+    "loggers": {
+        # Our own access line (smartapp.request_id) replaces runserver's, which is written
+        # after the request's context is gone and so could not carry its correlation id.
+        "django.server": {"level": "WARNING"},
+    },
+}

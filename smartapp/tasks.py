@@ -1,0 +1,19 @@
+"""Housekeeping tasks run by Celery beat (schedule: CELERY_BEAT_SCHEDULE in settings)."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from celery import shared_task
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="smartapp.tasks.purge_expired_sessions")
+def purge_expired_sessions() -> None:
+    """Delete expired sessions; idempotent, so a missed or doubled run does no harm."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()
+    log.info("expired sessions purged")

@@ -1,0 +1,100 @@
+"""Suite-wide rules: tests marked for a real service run only when it is there.
+
+On a laptop without PostgreSQL, Redis or Chromium those tests skip with the reason; under
+CI=true a missing service is a failure, never a skip, so CI cannot go green by testing less.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _postgres_missing() -> str | None:
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        return "DATABASE_URL does not point at PostgreSQL"
+    return None
+
+
+def _redis_missing() -> str | None:
+    if not settings.REDIS_URL:
+        return "REDIS_URL is not set"
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"Redis at REDIS_URL did not answer ({type(exc).__name__})"
+    finally:
+        client.close()
+    return None
+
+
+def _chromium_missing() -> str | None:
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    return None
+
+
+_REQUIREMENTS = {"postgres": _postgres_missing, "redis": _redis_missing, "e2e": _chromium_missing}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, missing in _REQUIREMENTS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing()
+        if reason is None:
+            continue
+        if IN_CI:
+            pytest.fail(f"CI must run the '{marker}' tests, but {reason}", pytrace=False)
+        pytest.skip(f"needs {marker}: {reason}")
+
+
+class LogCapture:
+    """The JSON lines the configured handler wrote, parsed."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._buffer = buffer
+
+    @property
+    def text(self) -> str:
+        return self._buffer.getvalue()
+
+    @property
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def json_logs() -> Iterator[LogCapture]:
+    """Redirect the handler configured in settings.LOGGING into a buffer.
+
+    The handler keeps its real filters and formatter, so tests see exactly what production
+    writes to stderr.
+    """
+    handlers = [
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler) and handler.get_name() == "stderr"
+    ]
+    assert handlers, "settings.LOGGING configured no stream handler on the root logger"
+    buffer = io.StringIO()
+    previous = [handler.setStream(buffer) for handler in handlers]
+    try:
+        yield LogCapture(buffer)
+    finally:
+        for handler, stream in zip(handlers, previous, strict=True):
+            if stream is not None:
+                handler.setStream(stream)

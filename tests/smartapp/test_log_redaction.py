@@ -1,0 +1,126 @@
+"""smartapp.log_redaction: no secret survives into a log line, wherever it was put."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from smartapp.log_redaction import MASK, redact_text, redact_value
+
+# One realistic value per secret kind; each is unique so a leak is unambiguous.
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwYXRpZW50LTEifQ.c2lnbmF0dXJlLXZhbHVlLTAx"
+SECRETS = {
+    "access_token": "at-7f3a9c2e1b8d4f60",
+    "refresh_token": "rt-51c0d9e8a7b6f342",
+    "id_token": JWT,
+    "code": "authcode-9d8c7b6a5f4e",
+    "code_verifier": "verifier-" + "Z" * 43,
+    "client_secret": "cs-0a1b2c3d4e5f6a7b",
+    "client_assertion": "ca-" + JWT.replace("eyJ", "eyK", 1),
+}
+BEARER = "bearer-value-3c4d5e6f7a8b"
+
+
+def forms(name: str, value: str) -> list[str]:
+    """The shapes a secret takes in text: query string, form body, JSON, Python repr."""
+    return [
+        f"GET /smart/callback?state=abc&{name}={value}&iss=x",
+        f"grant_type=authorization_code&{name}={value}",
+        json.dumps({name: value, "scope": "openid"}),
+        repr({name: value}),
+        f"{name}: {value}",
+    ]
+
+
+@pytest.mark.parametrize("name", list(SECRETS))
+def test_text_forms(name: str) -> None:
+    value = SECRETS[name]
+    for text in forms(name, value):
+        cleaned = redact_text(text)
+        assert value not in cleaned, text
+        assert MASK in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Authorization: Bearer {BEARER}",
+        f"headers={{'Authorization': 'Bearer {BEARER}'}}",
+        f'"authorization": "Bearer {BEARER}"',
+        f"sent Bearer {BEARER} to the FHIR server",
+        f"Authorization: Basic {BEARER}",
+    ],
+)
+def test_authorization_headers_and_bearer_credentials(text: str) -> None:
+    assert BEARER not in redact_text(text)
+
+
+def test_bare_jwt_is_redacted() -> None:
+    assert JWT not in redact_text(f"token was {JWT} ok")
+
+
+def test_harmless_look_alikes_are_kept() -> None:
+    text = "code_challenge=abc123 error_code=42 status=active scope=patient/*.rs"
+    assert redact_text(text) == text
+
+
+def test_structured_values_by_key() -> None:
+    cleaned = redact_value(
+        {
+            "token_response": {**SECRETS, "scope": "openid fhirUser", "expires_in": 300},
+            "headers": {"Authorization": f"Bearer {BEARER}", "Accept": "application/fhir+json"},
+            "list": [f"refresh_token={SECRETS['refresh_token']}"],
+        }
+    )
+    flat = json.dumps(cleaned)
+    for value in [*SECRETS.values(), BEARER]:
+        assert value not in flat
+    assert cleaned["token_response"]["scope"] == "openid fhirUser"
+    assert cleaned["token_response"]["expires_in"] == 300
+    assert cleaned["headers"]["Accept"] == "application/fhir+json"
+
+
+def _emit(json_logs, *args, **kwargs) -> str:
+    logging.getLogger("tests.redaction").warning(*args, **kwargs)
+    return json_logs.text
+
+
+@pytest.mark.parametrize("name", list(SECRETS))
+def test_message_args_and_extras_through_the_configured_handler(json_logs, name: str) -> None:
+    value = SECRETS[name]
+    _emit(json_logs, f"token exchange sent {name}={value}")  # in the message itself
+    _emit(json_logs, "token exchange sent %s", f"{name}={value}")  # in positional args
+    _emit(json_logs, "token response %r", {name: value})  # a dict arg
+    _emit(json_logs, "token response %(body)s", {"body": {name: value}})  # mapping args
+    _emit(json_logs, "token response", extra={name: value})  # an extra named for the secret
+    _emit(json_logs, "token response", extra={"body": {name: value}})  # nested in an extra
+    _emit(json_logs, "token response", extra={"url": f"https://ehr/x?{name}={value}"})
+    lines = json_logs.lines
+    assert len(lines) == 7
+    assert value not in json_logs.text
+
+
+def test_exception_text_and_headers_extra(json_logs) -> None:
+    try:
+        raise RuntimeError(f"token endpoint said no to refresh_token={SECRETS['refresh_token']}")
+    except RuntimeError:
+        logging.getLogger("tests.redaction").exception(
+            "refresh failed", extra={"headers": {"Authorization": f"Bearer {BEARER}"}}
+        )
+    (line,) = json_logs.lines
+    assert "RuntimeError" in line["exception"]
+    assert SECRETS["refresh_token"] not in json_logs.text
+    assert BEARER not in json_logs.text
+    assert line["headers"] == {"Authorization": MASK}
+
+
+def test_numbers_still_format(json_logs) -> None:
+    _emit(json_logs, "refreshed in %d ms (%.1f%%)", 42, 99.5)
+    assert json_logs.lines[0]["message"] == "refreshed in 42 ms (99.5%)"
+
+
+def test_mismatched_arguments_do_not_raise(json_logs) -> None:
+    _emit(json_logs, "two %s %s", "only-one")
+    assert "did not match" in json_logs.lines[0]["message"]
