@@ -1,11 +1,42 @@
-"""The sandbox EHR's own URLconf, served by `manage.py runsandbox` on its own origin."""
+"""The sandbox EHR's URLconf, served on its own origin by `manage.py runsandbox`.
 
-from django.urls import path
+Everything that belongs to one simulated EHR exists twice: at the root (a well-behaved EHR)
+and under `/sim/<blob>/` (an EHR that behaves as the options in the blob say).
+"""
 
-from sandbox import views
+from django.urls import include, path
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from sandbox import auth_views, ehr_views, fhir_api
 from smartapp import health
 
+# The sign-in pages show inside the EHR chart's iframe (same origin as the chart).
+framed = xframe_options_sameorigin
+
+per_ehr = [
+    path("fhir", fhir_api.page, name="fhir-page"),
+    path("fhir/.well-known/smart-configuration", fhir_api.smart_configuration),
+    path("fhir/metadata", fhir_api.capability_statement),
+    path("fhir/<str:resource_type>", fhir_api.search),
+    path("fhir/<str:resource_type>/<str:resource_id>", fhir_api.read),
+    path("auth/authorize", framed(auth_views.authorize)),
+    path("auth/login", framed(auth_views.login)),
+    path("auth/pick-patient", framed(auth_views.pick_patient)),
+    path("auth/consent", framed(auth_views.consent)),
+    path("auth/token", auth_views.token),
+    path("auth/revoke", auth_views.revoke),
+    path("auth/introspect", auth_views.introspect),
+    path("auth/jwks", auth_views.jwks),
+    path("ehr/launch", framed(ehr_views.ehr_launch)),
+    path("ehr/", ehr_views.chart),
+]
+
 urlpatterns = [
-    path("", views.index, name="sandbox-index"),
+    path("", ehr_views.index, name="sandbox-index"),
     path("healthz", health.healthz),
+    path("sandbox/stats", ehr_views.stats_view),
+    path("sandbox/stats/reset", ehr_views.stats_reset),
+    path("sandbox/smart-style.json", ehr_views.smart_style),
+    path("", include(per_ehr)),
+    path("sim/<str:sim>/", include(per_ehr)),
 ]

@@ -1,0 +1,199 @@
+"""Simulation options carried in a FHIR base URL: `/sim/<base64url JSON>/fhir`.
+
+Like the SMART Health IT launcher, one sandbox serves many "EHRs": each option blob makes a
+different base URL (a different `iss`) that behaves as told: preselected context, no pages,
+narrowed grants, short-lived tokens, rotating or static refresh tokens, SMART v1 only, slow
+or failing FHIR calls, authorization and token errors. `docs/sandbox.md` documents each.
+
+Parsing is pure and strict: an unknown option or a wrong type is a 400, not a silent no-op,
+so a QA engineer's typo shows up at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RefreshMode = Literal["rotate", "static", "none", "reuse_revokes_family"]
+FailMode = Literal[429, 500, 502, 503, 504, "timeout", "malformed"]
+
+_REFRESH_MODES = ("rotate", "static", "none", "reuse_revokes_family")
+_FAIL_STATUSES = (429, 500, 502, 503, 504)
+_FAIL_WORDS = ("timeout", "malformed")
+_GRANT_TYPES = ("authorization_code", "refresh_token")
+MAX_LATENCY_MS = 30_000
+MAX_HANG_S = 120
+
+
+class SimulationError(ValueError):
+    """The option blob is not valid; the message says which option and why."""
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """What a FHIR call for one resource type does instead of answering normally."""
+
+    mode: FailMode
+    rate: float = 1.0
+    retry_after: int | None = None  # seconds, for 429 and 503
+    hang_s: float = 60.0  # for "timeout": how long the server sits on the request
+
+
+@dataclass(frozen=True)
+class TokenErrorRule:
+    """The token endpoint answers `error` for `grant_type` (every grant when None) once
+    `after` requests of that kind have succeeded for the base."""
+
+    error: str
+    grant_type: str | None = None
+    after: int = 0
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    patient: str | None = None
+    user: str | None = None
+    encounter: str | None = None
+    skip_login: bool = False
+    skip_consent: bool = False
+    grant: tuple[str, ...] | None = None
+    token_ttl: int = 3600
+    refresh: RefreshMode = "rotate"
+    smart: Literal["v1", "v2"] = "v2"
+    iss_in_response: bool = True
+    latency_ms: int = 0
+    fail: Mapping[str, FaultRule] = field(default_factory=dict)
+    auth_error: str | None = None
+    token_error: TokenErrorRule | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self == SimOptions()
+
+
+def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise SimulationError(f"{name}: expected a number")
+    if not isinstance(value, kind):
+        raise SimulationError(f"{name}: expected {getattr(kind, '__name__', 'a value')}")
+    return value
+
+
+def _error_code(name: str, value: Any) -> str:
+    code = _expect(name, value, str)
+    if not code or not all(c.isalnum() or c == "_" for c in code):
+        raise SimulationError(f"{name}: expected an OAuth error code such as invalid_grant")
+    return str(code)
+
+
+def _fault(resource_type: str, raw: Any) -> FaultRule:
+    name = f"fail.{resource_type}"
+    if isinstance(raw, int | str) and not isinstance(raw, bool):
+        raw = {"mode": raw}
+    _expect(name, raw, dict)
+    unknown = set(raw) - {"mode", "rate", "retry_after", "hang_s"}
+    if unknown:
+        raise SimulationError(f"{name}: unknown keys {sorted(unknown)}")
+    mode = raw.get("mode")
+    if mode not in _FAIL_STATUSES and mode not in _FAIL_WORDS:
+        raise SimulationError(f"{name}.mode: one of {[*_FAIL_STATUSES, *_FAIL_WORDS]}")
+    rate = float(_expect(f"{name}.rate", raw.get("rate", 1.0), (int, float)))
+    if not 0.0 <= rate <= 1.0:
+        raise SimulationError(f"{name}.rate: between 0 and 1")
+    retry_after = raw.get("retry_after")
+    if retry_after is not None and _expect(f"{name}.retry_after", retry_after, int) < 0:
+        raise SimulationError(f"{name}.retry_after: not negative")
+    hang_s = float(_expect(f"{name}.hang_s", raw.get("hang_s", 60), (int, float)))
+    if not 0 < hang_s <= MAX_HANG_S:
+        raise SimulationError(f"{name}.hang_s: between 0 and {MAX_HANG_S}")
+    return FaultRule(mode=mode, rate=rate, retry_after=retry_after, hang_s=hang_s)
+
+
+def _token_error(raw: Any) -> TokenErrorRule:
+    if isinstance(raw, str):
+        return TokenErrorRule(error=_error_code("token_error", raw))
+    _expect("token_error", raw, dict)
+    unknown = set(raw) - {"error", "grant_type", "after"}
+    if unknown:
+        raise SimulationError(f"token_error: unknown keys {sorted(unknown)}")
+    grant_type = raw.get("grant_type")
+    if grant_type is not None and grant_type not in _GRANT_TYPES:
+        raise SimulationError(f"token_error.grant_type: one of {list(_GRANT_TYPES)}")
+    after = _expect("token_error.after", raw.get("after", 0), int)
+    if after < 0:
+        raise SimulationError("token_error.after: not negative")
+    return TokenErrorRule(
+        error=_error_code("token_error.error", raw.get("error")),
+        grant_type=grant_type,
+        after=after,
+    )
+
+
+def parse_options(raw: Mapping[str, Any]) -> SimOptions:
+    """Validate a decoded option object into SimOptions."""
+    known = set(SimOptions.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise SimulationError(f"unknown options {sorted(unknown)}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for name in ("patient", "user", "encounter"):
+        if name in raw:
+            values[name] = _expect(name, raw[name], str)
+    for name in ("skip_login", "skip_consent", "iss_in_response"):
+        if name in raw:
+            values[name] = _expect(name, raw[name], bool)
+    if "grant" in raw:
+        grant = raw["grant"]
+        if isinstance(grant, str):
+            grant = grant.split()
+        _expect("grant", grant, list)
+        values["grant"] = tuple(_expect("grant[]", scope, str) for scope in grant)
+    if "token_ttl" in raw:
+        ttl = _expect("token_ttl", raw["token_ttl"], int)
+        if not 1 <= ttl <= 24 * 3600:
+            raise SimulationError("token_ttl: between 1 and 86400 seconds")
+        values["token_ttl"] = ttl
+    if "refresh" in raw:
+        if raw["refresh"] not in _REFRESH_MODES:
+            raise SimulationError(f"refresh: one of {list(_REFRESH_MODES)}")
+        values["refresh"] = raw["refresh"]
+    if "smart" in raw:
+        if raw["smart"] not in ("v1", "v2"):
+            raise SimulationError("smart: v1 or v2")
+        values["smart"] = raw["smart"]
+    if "latency_ms" in raw:
+        latency = _expect("latency_ms", raw["latency_ms"], int)
+        if not 0 <= latency <= MAX_LATENCY_MS:
+            raise SimulationError(f"latency_ms: between 0 and {MAX_LATENCY_MS}")
+        values["latency_ms"] = latency
+    if "fail" in raw:
+        _expect("fail", raw["fail"], dict)
+        values["fail"] = {rtype: _fault(rtype, rule) for rtype, rule in raw["fail"].items()}
+    if "auth_error" in raw:
+        values["auth_error"] = _error_code("auth_error", raw["auth_error"])
+    if "token_error" in raw:
+        values["token_error"] = _token_error(raw["token_error"])
+    return SimOptions(**values)
+
+
+def decode(blob: str) -> SimOptions:
+    """`/sim/<blob>/fhir`: urlsafe base64 (padding optional) of a JSON object."""
+    try:
+        text = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)).decode("utf-8")
+        raw = json.loads(text)
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SimulationError("the option blob is not base64url-encoded JSON") from exc
+    if not isinstance(raw, dict):
+        raise SimulationError("the option blob must encode a JSON object")
+    return parse_options(raw)
+
+
+def encode(options: Mapping[str, Any]) -> str:
+    """The blob for an option object (for tests, QA scripts and the docs)."""
+    parse_options(options)  # refuse to build a URL the server would reject
+    text = json.dumps(options, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
