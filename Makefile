@@ -38,9 +38,10 @@ browser:
 
 demo: $(STAMP)
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py sandbox_seed
 	@echo ""
 	@echo "  App:          http://$(DEMO_ADDR)/        (health: /healthz, readiness: /readyz)"
-	@echo "  Sandbox EHR:  http://$(SANDBOX_ADDR)/"
+	@echo "  Sandbox EHR:  http://$(SANDBOX_ADDR)/   (EHR chart: http://$(SANDBOX_ADDR)/ehr/)"
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	DEBUG=true $(BIN)/python manage.py runsandbox --addr $(SANDBOX_ADDR) & \

@@ -357,6 +357,8 @@ class SmartRefreshTokenGrant(SmartTokenMixin, grants.RefreshTokenGrant):  # type
 class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__(Client, Token)
+        # Authlib's Django server issues no refresh tokens unless told to.
+        self.load_config({"refresh_token_generator": True})
         self.register_grant(
             SmartAuthorizationCodeGrant, [S256Required(required=True), SmartAuthorizationChecks()]
         )

@@ -381,16 +381,21 @@ def bundle_dir() -> Path:
     return Path(getattr(settings, "SANDBOX_BUNDLE_DIR", default))
 
 
+def build_store() -> FhirStore:
+    """Synthetic data, then every bundle in the bundle folder, in file-name order."""
+    store = FhirStore(synthetic.generate())
+    folder = bundle_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        for resource in bundle_resources(json.loads(path.read_text())):
+            store.put(resource)
+    return store
+
+
 def get_store() -> FhirStore:
-    """The process-wide store: synthetic data, then loaded bundles (built on first use)."""
+    """The process-wide store, built on first use."""
     global _store
     if _store is None:
         with _store_lock:
             if _store is None:
-                store = FhirStore(synthetic.generate())
-                folder = bundle_dir()
-                for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-                    for resource in bundle_resources(json.loads(path.read_text())):
-                        store.put(resource)
-                _store = store
+                _store = build_store()
     return _store
