@@ -376,22 +376,22 @@ def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-@require_POST
-@with_site
-def revoke(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    oauth_request_for(request, site)
-    response: HttpResponse = server.create_endpoint_response("revocation", request)
-    return response
+def _token_endpoint(name: str) -> Callable[..., HttpResponse]:
+    """RFC 7009 revocation and RFC 7662 introspection: Authlib's endpoints, per simulated EHR."""
+
+    @csrf_exempt
+    @require_POST
+    @with_site
+    def view(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+        oauth_request_for(request, site)
+        response: HttpResponse = server.create_endpoint_response(name, request)
+        return response
+
+    return view
 
 
-@csrf_exempt
-@require_POST
-@with_site
-def introspect(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    oauth_request_for(request, site)
-    response: HttpResponse = server.create_endpoint_response("introspection", request)
-    return response
+revoke = _token_endpoint("revocation")
+introspect = _token_endpoint("introspection")
 
 
 @require_GET
