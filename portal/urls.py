@@ -5,4 +5,6 @@ from portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("l/<str:handle>/", views.summary, name="summary"),
+    path("l/<str:handle>/patients", views.patient_search, name="patient-search"),
 ]

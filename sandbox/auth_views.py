@@ -372,6 +372,10 @@ def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     response: HttpResponse = server.create_token_response(request)
     if response.status_code == 200:
         stats.record(stats.GRANT_SUCCESSES, f"{site.key} {grant_type}")
+        spoil = site.options.token_response
+        if spoil and grant_type == "authorization_code":
+            body = {k: v for k, v in json.loads(response.content).items() if k not in spoil.omit}
+            response = JsonResponse({**body, **spoil.set})
     response["Cache-Control"] = "no-store"
     return response
 

@@ -227,8 +227,12 @@ def public_jwks() -> dict[str, Any]:
 
 
 def make_id_token(site: SandboxSite, client_id: str, user_ref: str, nonce: str) -> str:
-    """OpenID Connect Core 2: iss, sub, aud, exp, iat (+nonce), plus SMART's fhirUser."""
+    """OpenID Connect Core 2: iss, sub, aud, exp, iat (+nonce), plus SMART's fhirUser.
+
+    The `id_token` simulation option spoils one aspect, for testing clients' validation.
+    """
     now = int(time.time())
+    fault = site.options.id_token
     claims: dict[str, Any] = {
         "iss": site.fhir_base,
         "sub": user_ref.split("/", 1)[1],
@@ -239,8 +243,19 @@ def make_id_token(site: SandboxSite, client_id: str, user_ref: str, nonce: str) 
     }
     if nonce:
         claims["nonce"] = nonce
+    if fault == "wrong_aud":
+        claims["aud"] = "some-other-app"
+    elif fault == "wrong_nonce":
+        claims["nonce"] = "not-the-nonce-you-sent"
+    elif fault == "wrong_iss":
+        claims["iss"] = "https://elsewhere.example/fhir"
+    elif fault == "expired":
+        claims["iat"], claims["exp"] = now - 3600, now - 1800
     key = signing_key()
-    return str(jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key))
+    header = {"alg": "RS256", "kid": key.kid, "typ": "JWT"}
+    if fault == "bad_signature":  # signed by a stranger under our key id
+        return str(jwt.encode(header, claims, jwk.RSAKey.generate_key(2048, private=True)))
+    return str(jwt.encode(header, claims, key))
 
 
 class SmartTokenMixin:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 from django.conf import settings
 
 from sandbox.models import Client, hash_secret
+from sandbox.simulation import encode
 
 DEMO_CLIENT_ID = "smartapp-demo"
+DEMO_ORIGIN = "http://127.0.0.1:9000"
 
 
 def register_client(
@@ -42,13 +45,35 @@ def register_client(
     return client
 
 
-def register_demo_app() -> Client:
-    """The app this repository builds, as `make demo` runs it (a public client for now;
-    the launch engine registers its confidential clients when it lands)."""
+def register_demo_app(origin: str = DEMO_ORIGIN) -> Client:
+    """The app this repository builds, as `make demo` runs it, registered on both sides.
+
+    With the sandbox: a confidential client (client_secret_basic) with a fresh secret. With
+    the app (same database in the demo): two connections to the sandbox at `origin`, a SMART 2
+    one and a SMART 1.0-era one (`smart: v1`), both allowed to frame the app.
+    """
+    from smartapp.registry import register_connection
+
+    secret = secrets.token_urlsafe(32)
     base = settings.APP_BASE_URL
-    return register_client(
+    client = register_client(
         client_id=DEMO_CLIENT_ID,
         name="Patient summary (demo)",
         redirect_uris=[f"{base}/smart/callback"],
         launch_uri=f"{base}/smart/launch",
+        secret=secret,
     )
+    for slug, name, iss in (
+        ("sandbox", "Sandbox EHR", f"{origin}/fhir"),
+        ("sandbox-v1", "Sandbox EHR (SMART v1)", f"{origin}/sim/{encode({'smart': 'v1'})}/fhir"),
+    ):
+        register_connection(
+            slug=slug,
+            name=name,
+            iss=iss,
+            client_id=DEMO_CLIENT_ID,
+            client_auth="client_secret_basic",
+            client_secret=secret,
+            frame_origins=[origin],
+        )
+    return client

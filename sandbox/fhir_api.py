@@ -127,6 +127,23 @@ def smart_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse
 
 @require_GET
 @with_site
+def openid_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+    """OpenID Connect Discovery 1.0, for clients verifying id_tokens (also on v1 bases)."""
+    return JsonResponse(
+        {
+            "issuer": site.fhir_base,
+            "jwks_uri": site.auth_url("jwks"),
+            "authorization_endpoint": site.auth_url("authorize"),
+            "token_endpoint": site.token_url,
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+    )
+
+
+@require_GET
+@with_site
 def capability_statement(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     oauth_uris = [
         {"url": "authorize", "valueUri": site.auth_url("authorize")},

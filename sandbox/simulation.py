@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 RefreshMode = Literal["rotate", "static", "none", "reuse_revokes_family"]
 FailMode = Literal[429, 500, 502, 503, 504, "timeout", "malformed"]
+IdTokenFault = Literal["bad_signature", "wrong_aud", "wrong_nonce", "wrong_iss", "expired"]
+_ID_TOKEN_FAULTS = ("bad_signature", "wrong_aud", "wrong_nonce", "wrong_iss", "expired")
 
 _REFRESH_MODES = ("rotate", "static", "none", "reuse_revokes_family")
 _FAIL_STATUSES = (429, 500, 502, 503, 504)
@@ -54,6 +56,14 @@ class TokenErrorRule:
 
 
 @dataclass(frozen=True)
+class TokenResponseRule:
+    """Successful authorization_code responses lose `omit` fields and take `set` values."""
+
+    omit: tuple[str, ...] = ()
+    set: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SimOptions:
     patient: str | None = None
     user: str | None = None
@@ -69,6 +79,8 @@ class SimOptions:
     fail: Mapping[str, FaultRule] = field(default_factory=dict)
     auth_error: str | None = None
     token_error: TokenErrorRule | None = None
+    token_response: TokenResponseRule | None = None
+    id_token: IdTokenFault | None = None
 
     @property
     def is_default(self) -> bool:
@@ -177,6 +189,19 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
         values["auth_error"] = _error_code("auth_error", raw["auth_error"])
     if "token_error" in raw:
         values["token_error"] = _token_error(raw["token_error"])
+    if "token_response" in raw:
+        rule = _expect("token_response", raw["token_response"], dict)
+        if set(rule) - {"omit", "set"}:
+            raise SimulationError("token_response: only 'omit' and 'set'")
+        omit = _expect("token_response.omit", rule.get("omit", []), list)
+        values["token_response"] = TokenResponseRule(
+            omit=tuple(_expect("token_response.omit[]", name, str) for name in omit),
+            set=_expect("token_response.set", rule.get("set", {}), dict),
+        )
+    if "id_token" in raw:
+        if raw["id_token"] not in _ID_TOKEN_FAULTS:
+            raise SimulationError(f"id_token: one of {list(_ID_TOKEN_FAULTS)}")
+        values["id_token"] = raw["id_token"]
     return SimOptions(**values)
 
 

@@ -16,6 +16,7 @@ framed = xframe_options_sameorigin
 per_ehr = [
     path("fhir", fhir_api.page, name="fhir-page"),
     path("fhir/.well-known/smart-configuration", fhir_api.smart_configuration),
+    path("fhir/.well-known/openid-configuration", fhir_api.openid_configuration),
     path("fhir/metadata", fhir_api.capability_statement),
     path("fhir/<str:resource_type>", fhir_api.search),
     path("fhir/<str:resource_type>/<str:resource_id>", fhir_api.read),

@@ -46,6 +46,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "smartapp.request_id.RequestIdMiddleware",
+    # Above the session and CSRF middleware, so it sees their cookies on the way out.
+    "smartapp.middleware.PartitionedCookieMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,7 +55,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "smartapp.middleware.SmartErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After XFrameOptionsMiddleware so that it sees responses first (see its docstring).
+    "smartapp.middleware.FramingMiddleware",
 ]
 
 ROOT_URLCONF = "smartapp.urls"

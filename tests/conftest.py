@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.app"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"
 

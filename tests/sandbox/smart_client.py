@@ -29,6 +29,42 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.decode().rstrip("=")
 
 
+def walk_authorization(
+    http: httpx.Client,
+    url: str,
+    redirect_uri: str,
+    *,
+    user: str | None = "Patient/pat-01",
+    patient: str | None = None,
+    untick: tuple[str, ...] = (),
+    deny: bool = False,
+) -> str | httpx.Response:
+    """Follow an authorization request through the sandbox's sign-in, patient picker and
+    consent pages; the URL it finally redirects to at `redirect_uri`, or the page it stopped on.
+    """
+    response = http.get(url)
+    for _ in range(8):
+        if response.status_code != 302:
+            return response
+        location = response.headers["location"]
+        if location.startswith(redirect_uri):
+            return location
+        page = http.get(location)
+        txn = TXN.search(page.text)
+        assert txn, f"no txn on {location}: {page.status_code}"
+        form: dict[str, Any] = {"txn": txn[1]}
+        if "/auth/login" in location:
+            form["user"] = user
+        elif "/auth/pick-patient" in location:
+            form["patient"] = patient
+        elif "/auth/consent" in location:
+            offered = CHECKED_SCOPE.findall(page.text)
+            form["decision"] = "deny" if deny else "allow"
+            form["scope"] = [s for s in offered if s not in untick]
+        response = http.post(location.split("?")[0], data=form)
+    raise AssertionError("too many redirects in the authorization flow")
+
+
 @dataclass
 class Callback:
     """What came back to the redirect URI."""
@@ -109,37 +145,22 @@ class SmartClient:
         untick: tuple[str, ...] = (),
         deny: bool = False,
         launch: str | None = None,
-        url: str | None = None,
         **url_options: Any,
     ) -> Callback | httpx.Response:
         """Walk the sandbox's pages like a user; the callback, or the page where it stopped."""
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        url = url or self.authorize_url(
+        url = self.authorize_url(
             scope, state=state, challenge=challenge, nonce=nonce, launch=launch, **url_options
         )
-        response = self.http.get(url)
-        for _ in range(8):
-            if response.status_code != 302:
-                return response
-            location = response.headers["location"]
-            if location.startswith(url_options.get("redirect_uri") or self.redirect_uri):
-                query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-                return Callback(query, verifier, nonce, state)
-            page = self.http.get(location)
-            txn = TXN.search(page.text)
-            assert txn, f"no txn on {location}: {page.status_code}"
-            form: dict[str, Any] = {"txn": txn[1]}
-            if "/auth/login" in location:
-                form["user"] = user
-            elif "/auth/pick-patient" in location:
-                form["patient"] = patient
-            elif "/auth/consent" in location:
-                offered = CHECKED_SCOPE.findall(page.text)
-                form["decision"] = "deny" if deny else "allow"
-                form["scope"] = [s for s in offered if s not in untick]
-            response = self.http.post(location.split("?")[0], data=form)
-        raise AssertionError("too many redirects in the authorization flow")
+        redirect_uri = url_options.get("redirect_uri") or self.redirect_uri
+        landed = walk_authorization(
+            self.http, url, redirect_uri, user=user, patient=patient, untick=untick, deny=deny
+        )
+        if isinstance(landed, httpx.Response):
+            return landed
+        query = {k: v[0] for k, v in parse_qs(urlsplit(landed).query).items()}
+        return Callback(query, verifier, nonce, state)
 
     # --- token endpoint -----------------------------------------------------------------
 

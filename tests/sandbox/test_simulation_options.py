@@ -236,3 +236,49 @@ def test_stats_and_reset(sandbox, make_client) -> None:
     assert stats["fhir_requests"] == {"Observation": 1}
     sandbox.reset_stats()
     assert sandbox.stats()["token_requests"] == {}
+
+
+def test_token_response_rule(sandbox, make_client) -> None:
+    rule = {"omit": ["access_token"], "set": {"token_type": "mac"}}
+    client = make_client(base=sandbox.base(token_response=rule))
+    callback = client.authorize(SCOPES)
+    body = client.exchange(callback).json()
+    assert "access_token" not in body
+    assert body["token_type"] == "mac"
+
+
+@pytest.mark.parametrize(
+    ("fault", "claim", "check"),
+    [
+        ("wrong_aud", "aud", lambda value, client: value == "some-other-app"),
+        ("wrong_nonce", "nonce", lambda value, client: value == "not-the-nonce-you-sent"),
+        ("wrong_iss", "iss", lambda value, client: value != client.base),
+        ("expired", "exp", lambda value, client: value < time.time()),
+    ],
+)
+def test_id_token_faults(sandbox, make_client, fault, claim, check) -> None:
+    from joserfc import jwk, jwt
+
+    client = make_client(base=sandbox.base(id_token=fault))
+    token = client.launch(SCOPES)
+    keys = jwk.KeySet.import_key_set(httpx.get(client.endpoint("jwks_uri")).json())
+    claims = jwt.decode(token["id_token"], keys, algorithms=["RS256"]).claims
+    assert check(claims[claim], client)
+
+
+def test_id_token_bad_signature(sandbox, make_client) -> None:
+    from joserfc import jwk, jwt
+    from joserfc.errors import JoseError
+
+    client = make_client(base=sandbox.base(id_token="bad_signature"))
+    token = client.launch(SCOPES)
+    keys = jwk.KeySet.import_key_set(httpx.get(client.endpoint("jwks_uri")).json())
+    with pytest.raises(JoseError):
+        jwt.decode(token["id_token"], keys, algorithms=["RS256"])
+
+
+def test_openid_configuration_on_a_v1_base(sandbox) -> None:
+    base = sandbox.base(smart="v1")
+    body = httpx.get(f"{base}/.well-known/openid-configuration").json()
+    assert body["issuer"] == base
+    assert httpx.get(body["jwks_uri"]).json()["keys"]

@@ -1,0 +1,75 @@
+"""`manage.py ehr_register`: register (or update) an organisation's EHR connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from smartapp.models import ClientAuth
+from smartapp.registry import RegistrationError, register_connection
+from smartapp.scopes import LaunchKind
+
+
+class Command(BaseCommand):
+    help = "Register or update an EHR connection (one per organisation)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--slug", required=True)
+        parser.add_argument("--name", required=True)
+        parser.add_argument(
+            "--iss", required=True, help="the FHIR base URL, exactly as the EHR sends it"
+        )
+        parser.add_argument("--client-id", required=True)
+        auth = parser.add_mutually_exclusive_group(required=True)
+        auth.add_argument("--client-secret", help="client_secret_basic")
+        auth.add_argument(
+            "--private-key", type=Path, help="PEM file: private_key_jwt (RSA or EC P-384)"
+        )
+        auth.add_argument("--public", action="store_true", help="public client (PKCE only)")
+        for kind in LaunchKind:
+            parser.add_argument(
+                f"--scopes-{kind.value}",
+                default=None,
+                help=f"scopes for {kind.value} launches (default: built-in)",
+            )
+        parser.add_argument(
+            "--frame-origin",
+            action="append",
+            default=[],
+            help="an EHR origin allowed to show the app in an iframe",
+        )
+        parser.add_argument("--disabled", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["client_secret"]:
+            method = ClientAuth.SECRET_BASIC
+        elif options["private_key"]:
+            method = ClientAuth.PRIVATE_KEY_JWT
+        else:
+            method = ClientAuth.PUBLIC
+        pem = options["private_key"].read_text() if options["private_key"] else None
+        scopes = {
+            kind: options[f"scopes_{kind.value}"]
+            for kind in LaunchKind
+            if options[f"scopes_{kind.value}"]
+        }
+        try:
+            connection = register_connection(
+                slug=options["slug"],
+                name=options["name"],
+                iss=options["iss"],
+                client_id=options["client_id"],
+                client_auth=method,
+                client_secret=options["client_secret"],
+                private_key_pem=pem,
+                scopes=scopes,
+                frame_origins=options["frame_origin"],
+                enabled=not options["disabled"],
+            )
+        except RegistrationError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"registered {connection.slug}: {connection.iss} ({connection.client_auth})"
+        )

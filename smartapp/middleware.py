@@ -1,0 +1,110 @@
+"""The app's edges: one error page, partitioned cookies, and who may frame a page.
+
+- SmartErrorMiddleware turns every SmartAppError into the same page with its status, title,
+  message and next step; no token, code or trace is ever on it.
+- PartitionedCookieMiddleware adds `Partitioned` (CHIPS) to the session and CSRF cookies: inside
+  an EHR's iframe the app is a third party, and browsers that partition third-party cookies
+  keep such a cookie per embedding site. Django 5.2 has no setting for it.
+- FramingMiddleware sets the Content-Security-Policy, with `frame-ancestors` listing the EHR
+  origins of the connection in use (views put them on `request.frame_ancestors`) and `'none'`
+  everywhere else. Such pages drop X-Frame-Options, which cannot express an allow-list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http.cookies import Morsel
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from smartapp.errors import NextStep, SmartAppError
+from smartapp.request_id import current_request_id
+
+log = logging.getLogger(__name__)
+
+BASE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'"
+)
+
+
+def render_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
+    context = {
+        "error": error,
+        "relaunch": error.next_step == NextStep.RELAUNCH,
+        "try_again": error.next_step == NextStep.TRY_AGAIN,
+        "request_id": current_request_id(),
+    }
+    response = render(request, "smartapp/error.html", context, status=error.status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class SmartErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, SmartAppError):
+            return None
+        log.warning(
+            "request refused",
+            extra={"code": exception.code, "detail": exception.detail, "status": exception.status},
+        )
+        if exception.frame_origins and not getattr(request, "frame_ancestors", None):
+            allow_framing(request, exception.frame_origins)
+        return render_error(request, exception)
+
+
+class _PartitionedMorsel(Morsel[str]):
+    """A Morsel that knows the `Partitioned` flag (the stdlib learns it only in 3.14)."""
+
+    _reserved: ClassVar[dict[str, str]] = {**Morsel._reserved, "partitioned": "Partitioned"}  # type: ignore[attr-defined]
+    _flags: ClassVar[set[str]] = {*Morsel._flags, "partitioned"}  # type: ignore[attr-defined]
+
+
+class PartitionedCookieMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.names = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        for name in self.names & set(response.cookies):
+            old = response.cookies[name]
+            if not old["secure"]:
+                continue  # browsers accept Partitioned only on Secure cookies
+            morsel = _PartitionedMorsel()
+            morsel.set(old.key, old.value, old.coded_value)
+            for attribute, value in old.items():
+                morsel[attribute] = value
+            morsel["partitioned"] = True
+            dict.__setitem__(response.cookies, name, morsel)
+        return response
+
+
+class FramingMiddleware:
+    """Listed after XFrameOptionsMiddleware, so it sees the response first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        origins: list[str] = getattr(request, "frame_ancestors", [])
+        ancestors = " ".join(origins) if origins else "'none'"
+        response.setdefault("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")
+        if origins:
+            response.xframe_options_exempt = True
+        return response
+
+
+def allow_framing(request: HttpRequest, origins: list[str] | Any) -> None:
+    request.frame_ancestors = list(origins or [])  # type: ignore[attr-defined]

@@ -1,0 +1,180 @@
+"""The app's records: registered EHR connections, launches and their token grants.
+
+Every secret is stored as AES-GCM ciphertext bound to its row and field
+(`smartapp.secretbox`): client secrets and private keys here, the PKCE verifier on the launch,
+access and refresh tokens on the grant. Primary keys are UUIDs made in Python, so a row's
+binding is known before its first save.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+from joserfc import jwk
+
+from smartapp.launch_states import LaunchState
+from smartapp.scopes import DEFAULT_SCOPES, LaunchKind
+from smartapp.secretbox import binding, secret_box
+
+
+class EncryptedFields:
+    """get/set helpers for `<name>_encrypted` text fields holding SecretBox ciphertext."""
+
+    pk: Any
+
+    def _binding(self, name: str) -> str:
+        return binding(self._meta.label, self.pk, name)  # type: ignore[attr-defined]
+
+    def set_secret(self, name: str, value: str | None) -> None:
+        ciphertext = secret_box().encrypt(value, bound_to=self._binding(name)) if value else ""
+        setattr(self, f"{name}_encrypted", ciphertext)
+
+    def get_secret(self, name: str) -> str | None:
+        ciphertext = getattr(self, f"{name}_encrypted")
+        return (
+            secret_box().decrypt(ciphertext, bound_to=self._binding(name)) if ciphertext else None
+        )
+
+    def secret_fields(self) -> list[str]:
+        return [
+            f.name.removesuffix("_encrypted")
+            for f in self._meta.fields  # type: ignore[attr-defined]
+            if f.name.endswith("_encrypted")
+        ]
+
+
+class ClientAuth(models.TextChoices):
+    PUBLIC = "none", "public (PKCE only)"
+    SECRET_BASIC = "client_secret_basic", "client_secret_basic"
+    PRIVATE_KEY_JWT = "private_key_jwt", "private_key_jwt"
+
+
+class EhrConnection(EncryptedFields, models.Model):
+    """One organisation's EHR: its FHIR base (the `iss`) and how this app is registered there."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    iss = models.URLField("FHIR base (iss)", max_length=500, unique=True)
+    client_id = models.CharField(max_length=200)
+    client_auth = models.CharField(
+        max_length=30, choices=ClientAuth.choices, default=ClientAuth.SECRET_BASIC
+    )
+    client_secret_encrypted = models.TextField(blank=True, editable=False)
+    private_key_encrypted = models.TextField(blank=True, editable=False)
+    key_id = models.CharField(max_length=64, blank=True, editable=False)
+    signing_alg = models.CharField(max_length=10, default="RS384", editable=False)
+    scopes_ehr = models.TextField("scopes for EHR launch", default=DEFAULT_SCOPES[LaunchKind.EHR])
+    scopes_patient = models.TextField(
+        "scopes for standalone patient launch", default=DEFAULT_SCOPES[LaunchKind.PATIENT]
+    )
+    scopes_provider = models.TextField(
+        "scopes for standalone provider launch", default=DEFAULT_SCOPES[LaunchKind.PROVIDER]
+    )
+    frame_origins = models.JSONField(
+        default=list, blank=True, help_text="EHR origins allowed to show the app in an iframe"
+    )
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.iss})"
+
+    def scopes_for(self, kind: LaunchKind) -> str:
+        return {
+            LaunchKind.EHR: self.scopes_ehr,
+            LaunchKind.PATIENT: self.scopes_patient,
+            LaunchKind.PROVIDER: self.scopes_provider,
+        }[kind]
+
+    def private_jwk(self) -> jwk.Key | None:
+        pem = self.get_secret("private_key")
+        if not pem:
+            return None
+        from smartapp.registry import import_private_pem
+
+        key = import_private_pem(pem)
+        key.ensure_kid()
+        return key
+
+    def public_jwk(self) -> dict[str, Any] | None:
+        key = self.private_jwk()
+        if key is None:
+            return None
+        return {
+            **key.as_dict(private=False),
+            "kid": self.key_id,
+            "alg": self.signing_alg,
+            "use": "sig",
+        }
+
+
+class Launch(EncryptedFields, models.Model):
+    """One SMART launch, from the redirect to the EHR until it ends. See launch_states.py."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    handle = models.CharField(max_length=64, unique=True)
+    connection = models.ForeignKey(EhrConnection, on_delete=models.PROTECT, related_name="launches")
+    kind = models.CharField(max_length=10, choices=[(k.value, k.value) for k in LaunchKind])
+    state = models.CharField(
+        max_length=20,
+        choices=[(s.value, s.value) for s in LaunchState],
+        default=LaunchState.STARTED,
+    )
+    browser = models.CharField(max_length=64, help_text="hash of the owning browser session's id")
+    # The authorization request: `state` is stored only as its SHA-256.
+    state_hash = models.CharField(max_length=64, unique=True)
+    state_used_at = models.DateTimeField(null=True, blank=True)
+    state_expires_at = models.DateTimeField()
+    launch_param = models.TextField(blank=True)
+    redirect_uri = models.TextField()
+    verifier_encrypted = models.TextField()
+    nonce = models.CharField(max_length=64)
+    authorization_endpoint = models.TextField()
+    token_endpoint = models.TextField()
+    expected_issuer = models.TextField()
+    iss_required = models.BooleanField(default=False)
+    requested_scope = models.TextField()
+    # What the EHR granted and told us.
+    granted_scope = models.TextField(blank=True)
+    patient_id = models.CharField(max_length=200, blank=True)
+    encounter_id = models.CharField(max_length=200, blank=True)
+    fhir_user = models.TextField(blank=True)
+    need_patient_banner = models.BooleanField(default=True)
+    smart_style_url = models.TextField(blank=True)
+    fhir_context = models.JSONField(default=list, blank=True)
+    intent = models.CharField(max_length=200, blank=True)
+    tenant = models.CharField(max_length=200, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "state_expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} launch {self.handle[:6]}... ({self.state})"
+
+
+class TokenGrant(EncryptedFields, models.Model):
+    """The tokens of one launch. Decrypted only in memory, for the call that needs them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="grant")
+    access_token_encrypted = models.TextField()
+    refresh_token_encrypted = models.TextField(blank=True)
+    id_token_claims = models.JSONField(default=dict, blank=True)
+    scope = models.TextField()
+    expires_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"grant of {self.launch_id}"

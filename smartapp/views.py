@@ -1,0 +1,99 @@
+"""The SMART entry points: EHR launch, standalone start, callback, our JWKS.
+
+Views parse, call `smartapp.launches`, and redirect or render; SmartAppError becomes the
+error page in middleware. Launch and callback responses carry `Referrer-Policy: no-referrer`
+so neither the EHR's `launch` nor the authorization `code` leaks through a Referer header,
+and the callback ends in a 303 to a clean URL so reload and back cannot replay the code.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from smartapp import launches, registry
+from smartapp.errors import BadLaunchRequest
+from smartapp.middleware import allow_framing
+from smartapp.models import EhrConnection
+from smartapp.scopes import LaunchKind
+
+
+def _no_referrer(response: HttpResponse) -> HttpResponse:
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def ehr_launch(request: HttpRequest) -> HttpResponse:
+    iss = request.GET.get("iss")
+    connection = registry.enabled_connection(iss) if iss else None
+    allow_framing(request, connection.frame_origins if connection else [])
+    url = launches.start_ehr_launch(
+        iss=iss, launch_param=request.GET.get("launch"), session=request.session
+    )
+    return _no_referrer(HttpResponseRedirect(url))
+
+
+def qa_allowed(request: HttpRequest) -> bool:
+    """The QA/provider start page: staff, or a non-production (DEBUG) deployment."""
+    return bool(settings.DEBUG or (request.user.is_authenticated and request.user.is_staff))
+
+
+@never_cache
+@require_POST
+def standalone_start(request: HttpRequest) -> HttpResponse:
+    """Portal "Sign in with ..." (patients) and the QA page (provider launches, scopes)."""
+    connection = get_object_or_404(
+        EhrConnection, slug=request.POST.get("connection", ""), enabled=True
+    )
+    try:
+        kind = LaunchKind(request.POST.get("kind", LaunchKind.PATIENT))
+    except ValueError as exc:
+        raise BadLaunchRequest("unknown launch kind") from exc
+    if kind is LaunchKind.EHR:
+        raise BadLaunchRequest("EHR launches start from the EHR")
+    scope = " ".join(request.POST.get("scope", "").split()) or None
+    if (kind is LaunchKind.PROVIDER or scope) and not qa_allowed(request):
+        raise BadLaunchRequest("provider launches and custom scopes are for QA and staff")
+    url = launches.start(connection=connection, kind=kind, session=request.session, scope=scope)
+    return _no_referrer(HttpResponseRedirect(url))
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    params = launches.CallbackParams.from_query(request.GET)
+    launch = launches.complete_callback(params, request.session)
+    allow_framing(request, launch.connection.frame_origins)
+    target = reverse("portal:summary", args=[launch.handle])
+    if not launch.patient_id:
+        target = reverse("portal:patient-search", args=[launch.handle])
+    response = HttpResponseRedirect(target, status=303)
+    return _no_referrer(response)
+
+
+@require_GET
+def jwks(request: HttpRequest) -> JsonResponse:
+    """Public keys for `private_key_jwt` (SMART client-confidential-asymmetric)."""
+    response = JsonResponse(registry.public_jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET"])
+def qa_launch(request: HttpRequest) -> HttpResponse:
+    if not qa_allowed(request):
+        return render(request, "404.html", status=404)
+    connections = EhrConnection.objects.filter(enabled=True)
+    return render(
+        request,
+        "smartapp/qa_launch.html",
+        {"connections": connections, "kinds": [LaunchKind.PATIENT, LaunchKind.PROVIDER]},
+    )

@@ -1,0 +1,142 @@
+"""smartapp.registry and `manage.py ehr_register`: registrations that would work, secrets sealed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from joserfc import jwk
+
+from smartapp.models import EhrConnection
+from smartapp.registry import (
+    RegistrationError,
+    credentials_for,
+    enabled_connection,
+    register_connection,
+)
+from smartapp.scopes import LaunchKind
+
+ISS = "https://ehr.example.org/fhir"
+
+
+def register(**overrides: Any) -> EhrConnection:
+    values: dict[str, Any] = {
+        "slug": "acme",
+        "name": "Acme Health",
+        "iss": ISS,
+        "client_id": "app",
+        "client_auth": "client_secret_basic",
+        "client_secret": "s3cret-value",
+    }
+    values.update(overrides)
+    return register_connection(**values)
+
+
+@pytest.mark.django_db
+def test_secret_is_sealed_and_usable() -> None:
+    connection = register()
+    stored = EhrConnection.objects.get()
+    assert "s3cret-value" not in stored.client_secret_encrypted
+    assert credentials_for(stored).secret == "s3cret-value"
+    assert "s3cret-value" not in repr(credentials_for(stored))
+    assert enabled_connection(ISS) == connection
+    assert enabled_connection(ISS + "/") is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"iss": "http://ehr.example.org/fhir"}, "iss"),
+        ({"iss": "ehr.example.org/fhir"}, "iss"),
+        ({"client_auth": "magic"}, "client_auth"),
+        ({"client_secret": None}, "secret"),
+        ({"client_auth": "private_key_jwt", "client_secret": None}, "private key"),
+        ({"client_auth": "private_key_jwt", "private_key_pem": "not a key"}, "private key"),
+        ({"frame_origins": ["https://ehr.example.org/chart"]}, "frame origin"),
+    ],
+)
+def test_registrations_that_would_not_work(overrides: dict, field: str) -> None:
+    with pytest.raises(RegistrationError, match=field):
+        register(**overrides)
+
+
+@pytest.mark.django_db
+def test_private_key_jwt_registration() -> None:
+    pem = jwk.ECKey.generate_key("P-384", private=True).as_pem(private=True).decode()
+    connection = register(client_auth="private_key_jwt", client_secret=None, private_key_pem=pem)
+    assert connection.signing_alg == "ES384"
+    assert connection.key_id
+    public = connection.public_jwk()
+    assert public is not None
+    assert public["kid"] == connection.key_id
+    p256 = jwk.ECKey.generate_key("P-256", private=True).as_pem(private=True).decode()
+    with pytest.raises(RegistrationError, match="P-384"):
+        register(slug="other", iss=ISS + "2", client_auth="private_key_jwt", private_key_pem=p256)
+
+
+@pytest.mark.django_db
+def test_ehr_register_command(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_bytes(jwk.RSAKey.generate_key(2048, private=True).as_pem(private=True))
+    call_command(
+        "ehr_register",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--iss",
+        ISS,
+        "--client-id",
+        "app",
+        "--private-key",
+        str(key),
+        "--scopes-ehr",
+        "launch  patient/Patient.rs",
+        "--frame-origin",
+        "https://ehr.example.org",
+    )
+    connection = EhrConnection.objects.get()
+    assert connection.client_auth == "private_key_jwt"
+    assert connection.signing_alg == "RS384"
+    assert connection.scopes_for(LaunchKind.EHR) == "launch patient/Patient.rs"
+    assert connection.frame_origins == ["https://ehr.example.org"]
+    call_command(
+        "ehr_register",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--iss",
+        ISS,
+        "--client-id",
+        "app",
+        "--public",
+    )  # updates in place
+    updated = EhrConnection.objects.get()
+    assert updated.client_auth == "none"
+    assert not updated.private_key_encrypted
+    with pytest.raises(CommandError):
+        call_command(
+            "ehr_register",
+            "--slug",
+            "x",
+            "--name",
+            "X",
+            "--iss",
+            "ftp://x",
+            "--client-id",
+            "a",
+            "--public",
+        )
+
+
+@pytest.mark.django_db
+def test_admin_pages_render_without_secrets(admin_client) -> None:
+    connection = register()
+    page = admin_client.get(f"/admin/smartapp/ehrconnection/{connection.pk}/change/")
+    assert page.status_code == 200
+    assert b"s3cret-value" not in page.content
+    assert b"new_client_secret" in page.content
