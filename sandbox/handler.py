@@ -6,6 +6,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
 URLCONF = "sandbox.urls"
+# The sandbox plays an EHR, not this app: its pages may be framed by its own chart (the sign-in
+# pages show inside the chart's iframe) and its chart frames the app on another origin. The
+# app's strict policy, added by the shared middleware, is replaced by this one.
+CONTENT_SECURITY_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'none'"
 
 
 class SandboxHandler(WSGIHandler):
@@ -13,4 +17,6 @@ class SandboxHandler(WSGIHandler):
 
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
         request.urlconf = URLCONF  # type: ignore[attr-defined]
-        return super().get_response(request)
+        response = super().get_response(request)
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response

@@ -282,3 +282,10 @@ def test_openid_configuration_on_a_v1_base(sandbox) -> None:
     body = httpx.get(f"{base}/.well-known/openid-configuration").json()
     assert body["issuer"] == base
     assert httpx.get(body["jwks_uri"]).json()["keys"]
+
+
+def test_sandbox_pages_carry_the_sandboxs_policy_not_the_apps(sandbox) -> None:
+    chart = httpx.get(f"{sandbox.url}/ehr/", params={"patient": "pat-01"})
+    policy = chart.headers["content-security-policy"]
+    assert policy.startswith("frame-ancestors 'self'")
+    assert "default-src" not in policy  # the chart must be able to frame the app
