@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from smartapp import fhir_client, launches, vault
 from smartapp.middleware import allow_framing
@@ -45,8 +45,9 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse:
     launch = _launch(request, handle)
     if not launch.patient_id:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
-    patient = fhir_client.read_patient(
-        launch.connection.iss, vault.access_token(launch), launch.patient_id
+    patient = vault.with_access_token(
+        launch,
+        lambda token: fhir_client.read_patient(launch.connection.iss, token, launch.patient_id),
     )
     granted = GrantedScopes.parse(launch.granted_scope)
     sections = [(rtype, granted.can_read(rtype)) for rtype in SUMMARY_TYPES if rtype != "Patient"]
@@ -74,9 +75,10 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     name = request.GET.get("name", "").strip()[:100]
     results = []
     if name:
-        for patient in fhir_client.search_patients(
-            launch.connection.iss, vault.access_token(launch), name
-        ):
+        found = vault.with_access_token(
+            launch, lambda token: fhir_client.search_patients(launch.connection.iss, token, name)
+        )
+        for patient in found:
             results.append(
                 {
                     "id": patient.get("id", ""),
@@ -87,3 +89,23 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     return render(
         request, "portal/patient_search.html", {"launch": launch, "name": name, "results": results}
     )
+
+
+@require_POST
+def sign_out(request: HttpRequest, handle: str) -> HttpResponse:
+    """Sign out of this launch: tokens revoked at the EHR and deleted, launch ended."""
+    launches.sign_out(_launch(request, handle))
+    return HttpResponseRedirect(reverse("portal:signed-out"), status=303)
+
+
+@require_POST
+def sign_out_all(request: HttpRequest) -> HttpResponse:
+    """Sign out of every launch in this browser."""
+    launches.sign_out_all(request.session)
+    return HttpResponseRedirect(reverse("portal:signed-out"), status=303)
+
+
+@never_cache
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/signed_out.html")

@@ -363,7 +363,11 @@ def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     if rule and rule.grant_type in (None, grant_type):
         successes = stats.value(stats.GRANT_SUCCESSES, f"{site.key} {grant_type}")
         if successes >= rule.after:
-            status = 401 if rule.error == "invalid_client" else 400
+            status = {
+                "invalid_client": 401,
+                "server_error": 500,
+                "temporarily_unavailable": 503,
+            }.get(rule.error, 400)
             return JsonResponse(
                 {"error": rule.error, "error_description": "simulated by the sandbox"},
                 status=status,

@@ -31,6 +31,10 @@ class SmartAppError(Exception):
         self.ehr_name = ehr_name
         self.frame_origins: list[str] = []  # the EHR that may frame the error page, if known
 
+    @property
+    def heading(self) -> str:
+        return self.title
+
     def about(self, connection: Any) -> SmartAppError:
         """Name the EHR on the page and let it frame the page (the launch is known)."""
         self.ehr_name = connection.name
@@ -149,6 +153,27 @@ class LaunchNotFound(SmartAppError):
     status = 404
     title = "This page is not available"
     message = "It belongs to a session that has ended or to another browser. Open the app again."
+
+
+class GrantLost(SmartAppError):
+    code = "session_ended"
+    status = 401
+    title = "Your session has ended"
+    message = (
+        "The EHR no longer accepts this session, so nothing more is shown. "
+        "Open the app again to continue."
+    )
+
+    @property
+    def heading(self) -> str:
+        return f"Your session with {self.ehr_name} has ended" if self.ehr_name else self.title
+
+
+class SignedOut(SmartAppError):
+    code = "signed_out"
+    status = 410
+    title = "You have signed out"
+    message = "This session is closed and its access was given back to the EHR."
 
 
 class LaunchEnded(SmartAppError):

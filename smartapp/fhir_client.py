@@ -14,6 +14,12 @@ import httpx
 from smartapp.errors import EhrUnavailable, PatientUnavailable
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class FhirUnauthorized(PatientUnavailable):
+    """401: the EHR refused the access token (the vault refreshes once and retries)."""
+
+
 FHIR_JSON = "application/fhir+json"
 
 
@@ -23,7 +29,9 @@ def _get(url: str, access_token: str, params: dict[str, str] | None = None) -> d
         response = httpx.get(url, params=params, headers=headers, timeout=TIMEOUT)
     except httpx.HTTPError as exc:
         raise EhrUnavailable(f"FHIR {type(exc).__name__}") from exc
-    if response.status_code in (401, 403, 404):
+    if response.status_code == 401:
+        raise FhirUnauthorized("FHIR answered 401")
+    if response.status_code in (403, 404):
         raise PatientUnavailable(f"FHIR answered {response.status_code}")
     if response.status_code != 200:
         raise EhrUnavailable(f"FHIR answered {response.status_code}")

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,20 +36,22 @@ from smartapp.errors import (
     AccessDenied,
     AuthorizationFailed,
     BadLaunchRequest,
+    GrantLost,
     IdTokenInvalid,
     IssuerMismatch,
     LaunchEnded,
     LaunchNotFound,
     PatientUnavailable,
     SessionMismatch,
+    SignedOut,
     SmartAppError,
     StateExpired,
     StateMissing,
     StateReplayed,
     UnknownIssuer,
 )
-from smartapp.launch_states import LaunchEvent, LaunchState, advance
-from smartapp.models import EhrConnection, Launch
+from smartapp.launch_states import TERMINAL, LaunchEvent, LaunchState, advance
+from smartapp.models import EhrConnection, Launch, TokenGrant
 from smartapp.pkce import new_pair
 from smartapp.scopes import GrantedScopes, LaunchKind, for_server
 from smartapp.token_response import TokenResponse
@@ -62,6 +64,7 @@ HANDLE_BYTES = 16
 SESSION_BROWSER = "smart.browser"
 SESSION_LAUNCHES = "smart.launches"
 MAX_LAUNCHES_PER_SESSION = 20
+ENDED_RETENTION = timedelta(days=7)  # ended launches kept this long for support, then deleted
 
 
 def _sha256(value: str) -> str:
@@ -301,6 +304,10 @@ def launch_for(handle: str, session: SessionBase) -> Launch:
     launch = Launch.objects.select_related("connection").filter(handle=handle).first()
     if launch is None or launch.browser != browser_of(session):
         raise LaunchNotFound("handle of another browser")
+    if launch.state == LaunchState.SIGNED_OUT:
+        raise SignedOut().about(launch.connection)
+    if launch.state == LaunchState.REAUTH_REQUIRED:
+        raise GrantLost(f"launch is {launch.state}").about(launch.connection)
     if launch.state != LaunchState.ACTIVE:
         raise LaunchEnded(f"launch is {launch.state}").about(launch.connection)
     return launch
@@ -310,5 +317,53 @@ def choose_patient(launch: Launch, patient_id: str) -> None:
     """Provider launch: set the patient the user picked, after checking it can be read."""
     if not GrantedScopes.parse(launch.granted_scope).user_level_patients:
         raise PatientUnavailable("this launch may not choose patients")
-    fhir_client.read_patient(launch.connection.iss, vault.access_token(launch), patient_id)
+    vault.with_access_token(
+        launch, lambda token: fhir_client.read_patient(launch.connection.iss, token, patient_id)
+    )
     Launch.objects.filter(pk=launch.pk).update(patient_id=patient_id, updated=timezone.now())
+
+
+def sign_out(launch: Launch) -> None:
+    """End one active launch: revoke and delete its tokens, then `signed_out`."""
+    vault.revoke_and_forget(launch)
+    with transaction.atomic():
+        locked = Launch.objects.select_for_update().get(pk=launch.pk)
+        if locked.state == LaunchState.ACTIVE:
+            locked.state = advance(LaunchState.ACTIVE, LaunchEvent.SIGNED_OUT)
+            locked.save(update_fields=["state", "updated"])
+    log.info("signed out", extra={"launch": launch.handle[:6]})
+
+
+def sign_out_all(session: SessionBase) -> int:
+    """End every active launch of this browser session; how many there were."""
+    handles = session.get(SESSION_LAUNCHES, [])
+    launches = Launch.objects.select_related("connection").filter(
+        handle__in=handles, browser=browser_of(session), state=LaunchState.ACTIVE
+    )
+    count = 0
+    for launch in launches:
+        sign_out(launch)
+        count += 1
+    return count
+
+
+def purge(now: datetime | None = None) -> dict[str, int]:
+    """Housekeeping, idempotent: expire abandoned authorizations and stale sessions, delete
+    long-ended launches (with their grants)."""
+    now = now or timezone.now()
+    abandoned = Launch.objects.filter(
+        state__in=[LaunchState.STARTED, LaunchState.AUTHORIZING], state_expires_at__lt=now
+    )
+    expired = abandoned.update(state=LaunchState.EXPIRED, verifier_encrypted="", updated=now)
+    idle = Launch.objects.filter(
+        state=LaunchState.ACTIVE, updated__lt=now - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    )
+    ended = 0
+    for launch in idle.select_related("connection"):
+        vault.end_grant(launch, LaunchEnded("session lifetime over"), LaunchEvent.TIMED_OUT)
+        ended += 1
+    deleted, _ = Launch.objects.filter(
+        state__in=[s.value for s in TERMINAL], updated__lt=now - ENDED_RETENTION
+    ).delete()
+    orphans, _ = TokenGrant.objects.exclude(launch__state=LaunchState.ACTIVE).delete()
+    return {"expired": expired, "ended": ended, "deleted": deleted, "orphan_grants": orphans}

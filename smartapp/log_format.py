@@ -21,6 +21,7 @@ class JsonLineFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():

@@ -172,6 +172,7 @@ class TokenGrant(EncryptedFields, models.Model):
     id_token_claims = models.JSONField(default=dict, blank=True)
     scope = models.TextField()
     expires_at = models.DateTimeField()
+    lifetime_s = models.PositiveIntegerField(default=300, help_text="expires_in as issued")
     version = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

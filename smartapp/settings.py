@@ -27,6 +27,11 @@ ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 APP_BASE_URL = CONFIG.app_base_url
 CSRF_TRUSTED_ORIGINS = [CONFIG.app_base_url]
 TOKEN_ENCRYPTION_KEYS = CONFIG.token_encryption_keys
+# Refresh an access token this long before it expires (at most half its lifetime).
+TOKEN_REFRESH_SKEW_S = 60
+# Single-flight refresh across processes (smartapp/refresh_lock.py). Only the test settings
+# can turn it off, to show what it prevents.
+TOKEN_REFRESH_SINGLE_FLIGHT = True
 REDIS_URL = CONFIG.redis_url
 
 INSTALLED_APPS = [
@@ -114,6 +119,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
+    "purge-launches": {
+        "task": "smartapp.tasks.purge_launches",
+        "schedule": 15 * 60,
+    },
     "purge-expired-sessions": {
         "task": "smartapp.tasks.purge_expired_sessions",
         "schedule": 60 * 60,

@@ -17,3 +17,13 @@ def purge_expired_sessions() -> None:
     engine = import_module(settings.SESSION_ENGINE)
     engine.SessionStore.clear_expired()
     log.info("expired sessions purged")
+
+
+@shared_task(name="smartapp.tasks.purge_launches")
+def purge_launches() -> dict[str, int]:
+    """Expire abandoned sign-ins and stale sessions; delete long-ended launches. Idempotent."""
+    from smartapp.launches import purge
+
+    counts = purge()
+    log.info("launches purged", extra=counts)
+    return counts

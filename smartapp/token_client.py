@@ -118,3 +118,11 @@ def refresh(
     return _request(
         credentials, token_endpoint, grant_type="refresh_token", refresh_token=refresh_token
     )
+
+
+def revoke(credentials: ClientCredentials, revocation_endpoint: str, token: str, hint: str) -> None:
+    """RFC 7009 2.1, authenticated like token requests. Raises on failure; callers decide."""
+    with _client(credentials, revocation_endpoint) as client:
+        response = client.revoke_token(revocation_endpoint, token=token, token_type_hint=hint)
+    if response.status_code != 200:
+        raise EhrUnavailable(f"revocation endpoint answered {response.status_code}")

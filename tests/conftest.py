@@ -64,6 +64,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"needs {marker}: {reason}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (discovery documents, JWKS, locks), as the
+    database starts empty: what one test cached must not steer the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 class LogCapture:
     """The JSON lines the configured handler wrote, parsed."""
 

@@ -23,6 +23,9 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# For the refresh-storm test only: run the app without single-flight refresh, to show the
+# failure the lock prevents (more than one refresh, a revoked token family).
+TOKEN_REFRESH_SINGLE_FLIGHT = os.environ.get("SMARTAPP_TEST_NO_REFRESH_LOCK") != "1"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; test users only

@@ -212,9 +212,11 @@ def test_ended_launch_pages_say_so(sandbox, connect, browser) -> None:
     launch = Launch.objects.get()
     Launch.objects.update(state=LaunchState.REAUTH_REQUIRED)
     response = browser.client.get(f"/l/{launch.handle}/")
-    refused(response, 410, "launch_ended")
+    refused(response, 401, "session_ended")
     assert b"John Smith" not in response.content
-    assert connection.name.encode() in response.content
+    assert f"Your session with {connection.name} has ended".encode() in response.content
+    Launch.objects.update(state=LaunchState.EXPIRED)
+    refused(browser.client.get(f"/l/{launch.handle}/"), 410, "launch_ended")
 
 
 def test_no_token_or_code_reaches_the_logs(sandbox, connect, browser, json_logs) -> None:

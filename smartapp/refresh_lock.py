@@ -1,0 +1,97 @@
+"""One refresh in flight per launch, across threads, processes and hosts.
+
+Rotating EHRs spend a refresh token on first use; a second refresh with the same token is
+reuse, and strict servers then revoke the whole grant (RFC 9700 4.14.2). So every refresh of
+a launch's grant happens inside this lock, and the caller re-reads the grant after taking it.
+
+- With REDIS_URL: a Redis lock (SET NX with expiry), shared by every process and host.
+- Without Redis, on PostgreSQL: a row lock on the grant (SELECT ... FOR UPDATE) inside a
+  transaction, with `lock_timeout` bounding the wait.
+- On SQLite (the demo): an in-process lock per launch, since SQLite has no row locks and the
+  demo is one process.
+
+Waits are bounded: a waiter that times out gets LockTimeout and re-reads the grant rather than
+refreshing on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
+
+LOCK_TTL_S = 30  # longer than a refresh can take (token client timeouts and retries)
+WAIT_S = 15.0
+
+
+class LockTimeout(Exception):
+    """Another request held the refresh lock for longer than the wait allows."""
+
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+@contextmanager
+def _in_process(key: str, wait_s: float) -> Iterator[None]:
+    with _local_guard:
+        lock = _local_locks.setdefault(key, threading.Lock())
+    if not lock.acquire(timeout=wait_s):
+        raise LockTimeout(key)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _redis(key: str, wait_s: float) -> Iterator[None]:
+    lock = cache.lock(f"refresh-lock:{key}", timeout=LOCK_TTL_S, blocking_timeout=wait_s)  # type: ignore[attr-defined]
+    if not lock.acquire():
+        raise LockTimeout(key)
+    try:
+        yield
+    finally:
+        with suppress(Exception):  # it expired meanwhile; the next holder is unaffected
+            lock.release()
+
+
+@contextmanager
+def _row(grant_pk: Any, wait_s: float) -> Iterator[None]:
+    from smartapp.models import TokenGrant
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(wait_s * 1000)}ms"])
+        try:
+            TokenGrant.objects.select_for_update().filter(pk=grant_pk).first()
+        except OperationalError as exc:
+            raise LockTimeout(str(grant_pk)) from exc
+        yield
+
+
+def strategy() -> str:
+    if settings.REDIS_URL:
+        return "redis"
+    return "row" if connection.vendor == "postgresql" else "in-process"
+
+
+@contextmanager
+def refresh_lock(grant_pk: Any, wait_s: float = WAIT_S) -> Iterator[None]:
+    """Hold the launch's refresh lock; LockTimeout if it cannot be had within `wait_s`."""
+    kind = strategy()
+    key = str(grant_pk)
+    if kind == "redis":
+        with _redis(key, wait_s):
+            yield
+    elif kind == "row":
+        with _row(grant_pk, wait_s):
+            yield
+    else:
+        with _in_process(key, wait_s):
+            yield

@@ -1,0 +1,161 @@
+"""Single-flight refresh under a storm: 50 concurrent requests for one launch whose access
+token has just expired, spread over 4 gunicorn worker processes, on PostgreSQL and Redis,
+against a sandbox that revokes the whole token family on refresh-token reuse.
+
+With the lock: exactly one refresh reaches the EHR, every request succeeds, the session lives.
+Without it (a test-only switch): several refreshes race, the EHR sees reuse and revokes the
+family, and the session dies. That second test is the failure the lock exists to prevent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from smartapp.launch_states import LaunchState
+from smartapp.models import Launch, TokenGrant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+ROOT = Path(__file__).resolve().parents[2]
+REQUESTS = 50
+WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Gunicorn:
+    def __init__(self, lock: bool, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": str(settings.REDIS_URL),
+            "SMARTAPP_TEST_NO_REFRESH_LOCK": "0" if lock else "1",
+        }
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "smartapp.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(WORKERS),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def pids_serving(self, path: str) -> set[int]:
+        pids = set()
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{"):
+                entry = json.loads(line)
+                if entry.get("message") == "request finished" and entry.get("path") == path:
+                    pids.add(entry["pid"])
+        return pids
+
+
+@pytest.fixture
+def expired_launch(sandbox, connect, browser) -> Iterator[tuple[str, str]]:
+    connection_ = connect(refresh="reuse_revokes_family", token_ttl=300)
+    page = browser.launch(browser.start_standalone(connection_), user="Patient/pat-01")
+    assert page.status_code == 200
+    handle = Launch.objects.get().handle
+    cookie = browser.client.cookies[settings.SESSION_COOKIE_NAME].value
+    TokenGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    sandbox.reset_stats()
+    return handle, cookie
+
+
+def storm(url: str, cookie: str) -> list[int]:
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
+
+    def one(_: int) -> int:
+        return httpx.get(url, headers=headers, timeout=60).status_code
+
+    with ThreadPoolExecutor(REQUESTS) as pool:
+        return list(pool.map(one, range(REQUESTS)))
+
+
+def refreshes(sandbox) -> int:
+    return sum(
+        n for key, n in sandbox.stats()["token_requests"].items() if key.startswith("refresh_token")
+    )
+
+
+def test_one_refresh_for_a_storm(sandbox, expired_launch, tmp_path) -> None:
+    handle, cookie = expired_launch
+    server = Gunicorn(lock=True, log=tmp_path / "gunicorn.log")
+    try:
+        statuses = storm(f"{server.url}/l/{handle}/", cookie)
+        assert statuses == [200] * REQUESTS
+        assert refreshes(sandbox) == 1
+        assert sandbox.stats()["refresh_reuse_rejected"] == {}
+        assert len(server.pids_serving(f"/l/{handle}/")) >= WORKERS
+        assert Launch.objects.get().state == LaunchState.ACTIVE  # the session survives
+        again = httpx.get(
+            f"{server.url}/l/{handle}/",
+            timeout=30,
+            headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+        )
+        assert again.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_without_the_lock_the_storm_kills_the_session(sandbox, expired_launch, tmp_path) -> None:
+    handle, cookie = expired_launch
+    server = Gunicorn(lock=False, log=tmp_path / "gunicorn.log")
+    try:
+        statuses = storm(f"{server.url}/l/{handle}/", cookie)
+    finally:
+        server.stop()
+    assert refreshes(sandbox) > 1
+    assert sandbox.stats()["refresh_reuse_rejected"]  # the EHR saw reuse ...
+    assert Launch.objects.get().state == LaunchState.REAUTH_REQUIRED  # ... and the session died
+    assert any(status != 200 for status in statuses)
