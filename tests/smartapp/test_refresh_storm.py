@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -101,7 +100,7 @@ class Gunicorn:
 
 
 @pytest.fixture
-def expired_launch(sandbox, connect, browser) -> Iterator[tuple[str, str]]:
+def expired_launch(sandbox, connect, browser) -> tuple[str, str]:
     connection_ = connect(refresh="reuse_revokes_family", token_ttl=300)
     page = browser.launch(browser.start_standalone(connection_), user="Patient/pat-01")
     assert page.status_code == 200

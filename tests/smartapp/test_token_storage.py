@@ -21,7 +21,7 @@ def app_tables() -> list[str]:
 
 
 def all_text_in(tables: list[str]) -> str:
-    dump = []
+    dump: list[str] = []
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - our own table names

@@ -52,6 +52,7 @@ def test_an_expiring_token_is_refreshed_and_the_refresh_token_rotated(
     assert grant.version == first.version + 1
     assert grant.get_secret("refresh_token") != old_refresh  # rotated, stored with the access token
     newest = Token.objects.order_by("-issued_at").first()
+    assert newest is not None
     assert grant.get_secret("access_token") == newest.access_token
     assert browser.client.get(f"/l/{launch.handle}/").status_code == 200
     assert refreshes(sandbox) == 1  # the new one is fresh
