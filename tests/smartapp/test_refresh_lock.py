@@ -13,9 +13,13 @@ from smartapp import refresh_lock
 from smartapp.refresh_lock import LockTimeout
 
 
-def hold_elsewhere(key, started: threading.Event, release: threading.Event) -> threading.Thread:
+def hold_elsewhere(
+    key, started: threading.Event, release: threading.Event, lock=None
+) -> threading.Thread:
+    lock = lock or refresh_lock.refresh_lock
+
     def run() -> None:
-        with refresh_lock.refresh_lock(key, wait_s=1):
+        with lock(key, 1):
             started.set()
             release.wait(5)
         connections.close_all()
@@ -25,26 +29,29 @@ def hold_elsewhere(key, started: threading.Event, release: threading.Event) -> t
     return thread
 
 
-def contend(key) -> None:
+def contend(key, lock=None) -> None:
+    lock = lock or refresh_lock.refresh_lock
     started, release = threading.Event(), threading.Event()
-    thread = hold_elsewhere(key, started, release)
+    thread = hold_elsewhere(key, started, release, lock)
     assert started.wait(5)
     try:
-        with pytest.raises(LockTimeout), refresh_lock.refresh_lock(key, wait_s=0.3):
+        with pytest.raises(LockTimeout), lock(key, 0.3):
             pass
     finally:
         release.set()
         thread.join()
-    with refresh_lock.refresh_lock(key, wait_s=1):  # free again
+    with lock(key, 1):  # free again
         pass
 
 
-@override_settings(REDIS_URL=None)
 def test_in_process_lock() -> None:
-    if connection.vendor == "postgresql":
-        pytest.skip("on PostgreSQL without Redis the row lock is used")
-    assert refresh_lock.strategy() == "in-process"
-    contend(uuid.uuid4())
+    contend(str(uuid.uuid4()), refresh_lock._in_process)
+
+
+@override_settings(REDIS_URL=None)
+def test_without_redis_the_lock_follows_the_database() -> None:
+    expected = "row" if connection.vendor == "postgresql" else "in-process"
+    assert refresh_lock.strategy() == expected
 
 
 @pytest.mark.redis
