@@ -179,10 +179,19 @@ def end_grant(
 
 
 def forget_cached_phi(launch: Launch) -> None:
-    """Drop whatever the summary cached for this launch (nothing yet; the summary adds it)."""
-    from django.core.cache import cache
+    """Drop the summary sections cached for this launch's patient, user and scopes."""
+    from smartapp import summary_service
 
-    cache.delete_many([f"phi:{launch.pk}:{name}" for name in ("summary",)])
+    summary_service.forget(launch)
+
+
+def current_version(launch: Launch) -> int:
+    return _grant(launch).version
+
+
+def refreshed_after_401(launch: Launch, seen_version: int) -> str:
+    """The token to retry with after a FHIR 401 on the token of `seen_version`."""
+    return _refresh(launch, seen_version=seen_version, refused=True)
 
 
 def revoke_and_forget(launch: Launch) -> None:
