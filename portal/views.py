@@ -4,18 +4,25 @@ browser stay apart through reloads and back navigation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from smartapp import fhir_client, launches, vault
+from smartapp import fhir_client, launches, style_hints, summary_service, vault
+from smartapp import summary as contract
+from smartapp.charts import line_chart
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection, Launch
-from smartapp.scopes import SUMMARY_TYPES, GrantedScopes
+from smartapp.summary import VITAL_KINDS
+from smartapp.summary_service import SECTIONS
 
 
 @require_GET
@@ -39,29 +46,132 @@ def _display_name(patient: dict[str, Any]) -> str:
     return " ".join(str(part) for part in parts if part) or "(no name recorded)"
 
 
+def _age(retrieved_at: str | None) -> str:
+    if not retrieved_at:
+        return ""
+    seconds = int((timezone.now() - datetime.fromisoformat(retrieved_at)).total_seconds())
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+
+
+def _summary(request: HttpRequest, launch: Launch, only: tuple[str, ...] = SECTIONS) -> Any:
+    refresh = request.GET.get("refresh") == "1"
+    built = summary_service.build_summary(launch, refresh=refresh, only=only)
+    return built, {name: _age(section.retrieved_at) for name, section in built.sections.items()}
+
+
 @never_cache
 @require_GET
 def summary(request: HttpRequest, handle: str) -> HttpResponse:
     launch = _launch(request, handle)
     if not launch.patient_id:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
-    patient = vault.with_access_token(
-        launch,
-        lambda token: fhir_client.read_patient(launch.connection.iss, token, launch.patient_id),
-    )
-    granted = GrantedScopes.parse(launch.granted_scope)
-    sections = [(rtype, granted.can_read(rtype)) for rtype in SUMMARY_TYPES if rtype != "Patient"]
+    built, ages = _summary(request, launch)
+    sections = built.sections
+    demographics = sections["demographics"].items[0] if sections["demographics"].items else None
     context = {
         "launch": launch,
-        "patient": {
-            "id": launch.patient_id,
-            "name": _display_name(patient),
-            "birth_date": patient.get("birthDate", ""),
-            "gender": patient.get("gender", ""),
-        },
+        "summary": built,
         "sections": sections,
+        "ages": ages,
+        "demographics": demographics,
+        "vital_kinds": VITAL_KINDS,
     }
     return render(request, "portal/summary.html", context)
+
+
+def _page(request: HttpRequest, items: Sequence[Any], per_page: int = 20) -> Any:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+@never_cache
+@require_GET
+def vital_history(request: HttpRequest, handle: str, kind: str) -> HttpResponse:
+    launch = _launch(request, handle)
+    if kind not in VITAL_KINDS:
+        raise Http404
+    label, codes = VITAL_KINDS[kind]
+    found = summary_service.fetch_observations(
+        launch, code=",".join(f"http://loinc.org|{c}" for c in codes), _sort="-date", _count="100"
+    )
+    readings = contract.vital_history(found.resources, kind)
+    oldest_first = list(reversed(readings))
+    if kind == "blood-pressure":
+        series = {
+            "systolic": [r.value.split("/")[0] for r in oldest_first],
+            "diastolic": [r.value.split("/")[1] for r in oldest_first],
+        }
+    else:
+        series = {label: [r.value for r in oldest_first]}
+    chart = line_chart([r.date or "" for r in oldest_first], series)
+    return render(
+        request,
+        "portal/vital_history.html",
+        {
+            "launch": launch,
+            "label": label,
+            "page": _page(request, readings),
+            "chart": chart,
+            "truncated": found.truncated,
+        },
+    )
+
+
+@never_cache
+@require_GET
+def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
+    launch = _launch(request, handle)
+    system, _, code = request.GET.get("code", "").partition("|")
+    if not system or not code:
+        raise Http404
+    found = summary_service.fetch_observations(
+        launch, code=f"{system}|{code}", _sort="-date", _count="100"
+    )
+    results = contract.lab_history(found.resources, system, code)
+    label = results[0].concept.label if results else code
+    return render(
+        request,
+        "portal/lab_history.html",
+        {
+            "launch": launch,
+            "label": label,
+            "page": _page(request, results),
+            "truncated": found.truncated,
+        },
+    )
+
+
+@never_cache
+@require_GET
+def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
+    """The whole medication list or problem list, paginated."""
+    if name not in ("medications", "problems"):
+        raise Http404
+    launch = _launch(request, handle)
+    built, ages = _summary(request, launch, only=(name,))
+    section = built.sections[name]
+    return render(
+        request,
+        f"portal/{name}.html",
+        {
+            "launch": launch,
+            "section": section,
+            "age": ages[name],
+            "page": _page(request, section.items),
+        },
+    )
+
+
+@require_GET
+def style(request: HttpRequest, handle: str) -> HttpResponse:
+    """The EHR's style hints as CSS custom properties (smartapp/style_hints.py)."""
+    launch = _launch(request, handle)
+    css = style_hints.stylesheet(launch.smart_style_url) if launch.smart_style_url else ""
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @never_cache

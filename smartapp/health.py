@@ -98,11 +98,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     results = readiness_checks()
     failing = [f"{result.name} ({result.backend})" for result in results if not result.ok]
+    from smartapp.fhir_client import circuit_states
+
     return JsonResponse(
         {
             "status": "unavailable" if failing else "ok",
             "failing": failing,
             "checks": [result.as_json() for result in results],
+            # Per-EHR circuit breakers of this process: detail, not readiness (an EHR being
+            # down does not make this app unable to serve its other EHRs).
+            "ehr_circuits": circuit_states(),
         },
         status=503 if failing else 200,
     )

@@ -289,7 +289,19 @@ def complete_callback(params: CallbackParams, session: SessionBase) -> Launch:
         locked.save()
     _remember(session, locked.handle)
     log.info("launch active", extra={"launch": locked.handle[:6], "ehr": connection.slug})
+    if locked.patient_id:
+        warm(locked)
     return locked
+
+
+def warm(launch: Launch) -> None:
+    """Queue the summary warm-up (eager without a broker); never fails the launch."""
+    from smartapp.tasks import warm_summary
+
+    try:
+        warm_summary.delay(str(launch.pk))
+    except Exception as exc:
+        log.warning("summary warm-up not queued", extra={"error": type(exc).__name__})
 
 
 def _remember(session: SessionBase, handle: str) -> None:
@@ -321,6 +333,8 @@ def choose_patient(launch: Launch, patient_id: str) -> None:
         launch, lambda token: fhir_client.read_patient(launch.connection.iss, token, patient_id)
     )
     Launch.objects.filter(pk=launch.pk).update(patient_id=patient_id, updated=timezone.now())
+    launch.patient_id = patient_id
+    warm(launch)
 
 
 def sign_out(launch: Launch) -> None:

@@ -606,9 +606,10 @@ _ITEM_TYPES = {
 
 
 def section_to_json(section: Section) -> dict[str, Any]:
+    # "_item" names each item's class; it cannot clash with a field (EncounterItem has `type`).
     body = dataclasses.asdict(section)
     body["items"] = [
-        {"type": type(item).__name__, **dataclasses.asdict(item)} for item in section.items
+        {**dataclasses.asdict(item), "_item": type(item).__name__} for item in section.items
     ]
     return body
 
@@ -626,7 +627,7 @@ def _build(cls: type, data: Mapping[str, Any]) -> Any:
 
 def section_from_json(data: Mapping[str, Any]) -> Section:
     items = tuple(
-        _build(_ITEM_TYPES[item.pop("type")], item) for item in [dict(i) for i in data["items"]]
+        _build(_ITEM_TYPES[item.pop("_item")], item) for item in [dict(i) for i in data["items"]]
     )
     return Section(
         data["name"],

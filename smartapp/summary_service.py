@@ -6,6 +6,8 @@
   `unavailable` ("took too long") with a retry link, and the page does not wait for it.
 - A 401 on any section refreshes the token once (the vault, single-flight) and reruns the
   sections that got it, once.
+- Every build first gets a valid access token from the vault, even when every section comes
+  from the cache: the grant must still be alive for PHI to be shown.
 - Sections are cached per organisation, patient, user and granted scopes, with a time-to-live
   chosen by how fast the data changes. Cached values are PHI: AES-GCM encrypted, bound to
   their key, and dropped at sign-out and when the grant ends.
@@ -275,6 +277,9 @@ def build_summary(
     """The summary of the launch's patient: cached sections, fresh ones for the rest."""
     granted = GrantedScopes.parse(launch.granted_scope)
     scope = cache_scope(launch)
+    # Even a page served wholly from the cache first proves the grant is alive: it refreshes
+    # an expiring token, and a grant the EHR has ended shows no cached PHI.
+    token, grant_version = vault.token_and_version(launch)
     sections: dict[str, Section] = {}
     wanted = []
     for name in only:
@@ -286,8 +291,7 @@ def build_summary(
             wanted.append(name)
     if wanted:
         budget = float(getattr(settings, "SUMMARY_BUDGET_S", 8))
-        grant_version = vault.current_version(launch)
-        fetched, unauthorized = _run(wanted, Fetch(launch, vault.access_token(launch)), budget)
+        fetched, unauthorized = _run(wanted, Fetch(launch, token), budget)
         if unauthorized:  # one refresh, one retry (SMART: 401 means the token is no good)
             token = vault.refreshed_after_401(launch, grant_version)
             retried, still = _run(unauthorized, Fetch(launch, token), budget)

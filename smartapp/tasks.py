@@ -27,3 +27,27 @@ def purge_launches() -> dict[str, int]:
     counts = purge()
     log.info("launches purged", extra=counts)
     return counts
+
+
+@shared_task(name="smartapp.tasks.warm_summary", ignore_result=True)
+def warm_summary(launch_id: str) -> None:
+    """Fill the summary cache right after a launch, so the first page is quick.
+
+    Carries only the launch id: no token or PHI ever goes into a Celery message.
+    """
+    from smartapp.errors import SmartAppError
+    from smartapp.launch_states import LaunchState
+    from smartapp.models import Launch
+    from smartapp.summary_service import build_summary
+
+    launch = (
+        Launch.objects.select_related("connection")
+        .filter(pk=launch_id, state=LaunchState.ACTIVE)
+        .first()
+    )
+    if launch is None or not launch.patient_id:
+        return
+    try:
+        build_summary(launch)
+    except SmartAppError as error:
+        log.info("summary warm-up skipped", extra={"code": error.code})

@@ -85,10 +85,16 @@ def _grant(launch: Launch) -> TokenGrant:
 
 def access_token(launch: Launch) -> str:
     """A usable access token for the launch: the stored one, or a fresh one."""
+    return token_and_version(launch)[0]
+
+
+def token_and_version(launch: Launch) -> tuple[str, int]:
+    """A usable access token and the grant version it belongs to (for a later 401 retry)."""
     grant = _grant(launch)
     if not is_stale(grant):
-        return str(grant.get_secret("access_token"))
-    return _refresh(launch, seen_version=grant.version)
+        return str(grant.get_secret("access_token")), grant.version
+    token = _refresh(launch, seen_version=grant.version)
+    return token, _grant(launch).version
 
 
 def with_access_token(launch: Launch, call: Callable[[str], T]) -> T:
@@ -183,10 +189,6 @@ def forget_cached_phi(launch: Launch) -> None:
     from smartapp import summary_service
 
     summary_service.forget(launch)
-
-
-def current_version(launch: Launch) -> int:
-    return _grant(launch).version
 
 
 def refreshed_after_401(launch: Launch, seen_version: int) -> str:

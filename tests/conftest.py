@@ -70,9 +70,13 @@ def _fresh_cache() -> Iterator[None]:
     database starts empty: what one test cached must not steer the next."""
     from django.core.cache import cache
 
+    from smartapp.fhir_client import reset_circuits
+
     cache.clear()
+    reset_circuits()
     yield
     cache.clear()
+    reset_circuits()
 
 
 class LogCapture:

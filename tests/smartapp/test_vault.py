@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from smartapp.launch_states import LaunchState
@@ -133,6 +134,7 @@ def test_a_fhir_401_triggers_one_refresh_and_one_retry(sandbox, connect, browser
     from sandbox.models import Token
 
     Token.objects.filter(access_token=access).update(access_revoked=True)
+    cache.clear()  # make the page ask the EHR rather than the summary cache
     assert browser.client.get(f"/l/{launch.handle}/").status_code == 200
     assert refreshes(sandbox) == 1
 
@@ -146,6 +148,7 @@ def test_a_refused_refreshed_token_ends_the_session(sandbox, connect, browser, m
         return fhir_api.outcome(401, "login", "refused", WWW_Authenticate="Bearer")
 
     monkeypatch.setattr(fhir_api, "bearer_token", refuse_every_token)
+    cache.clear()
     response = browser.client.get(f"/l/{launch.handle}/")
     refused(response, 401, "session_ended")
     assert refreshes(sandbox) == 1  # at most one refresh, at most one retry

@@ -1,0 +1,72 @@
+"""smartapp.fhir_client: the circuit breaker, the R4 model check, retries over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import override_settings
+
+from smartapp import fhir_client
+from smartapp.errors import EhrUnavailable
+from smartapp.fhir_client import CircuitBreaker, well_formed
+
+
+def test_breaker_opens_fails_fast_then_probes_once() -> None:
+    breaker = CircuitBreaker(threshold=3, cool_down_s=0.2)
+    for _ in range(3):
+        assert breaker.allow()
+        breaker.failed()
+    assert breaker.state == "open"
+    assert not breaker.allow()
+    time.sleep(0.25)
+    assert breaker.state == "half-open"
+    assert breaker.allow()  # one probe
+    assert not breaker.allow()  # and only one
+    breaker.failed()
+    assert breaker.state == "open"  # the probe failed: open again
+    time.sleep(0.25)
+    assert breaker.allow()
+    breaker.succeeded()
+    assert breaker.state == "closed"
+    assert breaker.allow()
+
+
+@pytest.mark.parametrize(
+    ("resource", "ok"),
+    [
+        ({"resourceType": "Patient", "id": "x", "someFutureElement": 1}, True),  # tolerated
+        (
+            {"resourceType": "Patient", "id": "x", "extension": [{"url": "u", "valueString": "v"}]},
+            True,
+        ),
+        ({"resourceType": "Observation", "id": "x", "code": {"text": "t"}}, False),  # no status
+        ({"resourceType": "Patient", "name": "not a list"}, False),
+        ({"resourceType": 7}, False),
+        ("not an object", False),
+    ],
+)
+def test_well_formed(resource, ok) -> None:
+    assert well_formed(resource) is ok
+
+
+@override_settings(FHIR_ATTEMPTS=2, FHIR_BREAKER_THRESHOLD=2, FHIR_BREAKER_COOL_DOWN_S=60)
+def test_an_unwell_ehr_trips_its_breaker_and_readyz_shows_it(
+    sandbox, connect, browser, client
+) -> None:
+    from sandbox.models import Token
+
+    fhir_client.reset_circuits()
+    connection = connect(fail={"Condition": 503})
+    browser.launch(browser.start_standalone(connection), user="Patient/pat-01")
+    token = Token.objects.get().access_token
+    for _ in range(2):
+        with pytest.raises(EhrUnavailable):
+            fhir_client.search(connection.iss, token, "Condition", {"patient": "pat-01"})
+    sandbox.reset_stats()
+    with pytest.raises(EhrUnavailable, match="circuit open"):
+        fhir_client.search(connection.iss, token, "Condition", {"patient": "pat-01"})
+    assert sandbox.stats()["fhir_requests"] == {}  # failed fast, nothing sent
+    circuits = client.get("/readyz").json()["ehr_circuits"]
+    assert circuits[connection.iss]["state"] == "open"
+    fhir_client.reset_circuits()
