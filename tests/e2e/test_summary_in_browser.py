@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-from playwright.sync_api import Page
+from playwright.sync_api import Dialog, Page
 
 from sandbox.clients import register_client
 from sandbox.synthetic import XSS_PAYLOADS
@@ -46,7 +46,12 @@ def app(live_server, sandbox_server):
 
 def test_script_payloads_never_run(page: Page, app) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
     sign_in_as(page, app, "xss")
     assert (
         page.locator("[data-testid=patient-name]").inner_text()
