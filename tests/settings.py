@@ -28,4 +28,8 @@ STORAGES = {
 TOKEN_REFRESH_SINGLE_FLIGHT = os.environ.get("SMARTAPP_TEST_NO_REFRESH_LOCK") != "1"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The test servers (the sandbox, live_server) run a thread per keep-alive connection, and the
+# app's pooled HTTP clients keep those connections open; persistent database connections
+# would then pile up one per thread until PostgreSQL refuses more. Close them per request.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; test users only
