@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
-from playwright.sync_api import Browser, BrowserContext, Page, Response
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response
 
 from sandbox import simulation
 from sandbox.clients import register_client
+from sandbox.synthetic import XSS_PAYLOADS
 from smartapp.registry import register_connection
 from tests.e2e.conftest import screenshot
 
@@ -275,3 +276,28 @@ def test_sign_out_then_back_shows_nothing(world: World) -> None:
     assert "Jennifer Johnson" not in page.content()
     assert page.locator("h1").inner_text() == "You have signed out"
     screenshot(page, "journey-7-signed-out")
+
+
+# 9 ---------------------------------------------------------------------------------------
+
+
+def test_script_payloads_never_run(world: World) -> None:
+    world.connect()
+    page = world.page()
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    page.goto(f"{world.app}/")
+    page.click("text=Sign in with Sandbox EHR")
+    sign_in(page, "Patient/xss")
+    assert patient_name(page) == f"{XSS_PAYLOADS[1]} {XSS_PAYLOADS[0]}"  # shown as text
+    assert XSS_PAYLOADS[1] in page.locator("#problems").inner_text()
+    assert page.locator("img[src=x]").count() == 0
+    assert page.evaluate("document.scripts.length") == 0
+    page.reload()
+    assert dialogs == []
+    screenshot(page, "journey-9-xss-patient")
