@@ -9,14 +9,14 @@ DEMO_ADDR ?= localhost:8000
 SANDBOX_ADDR ?= 127.0.0.1:9000
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test e2e lint fmt bench lock key browser clean
+.PHONY: help demo test e2e lint fmt bench bench-smoke lock key browser clean
 
 help:
 	@echo "make demo    run the app on http://$(DEMO_ADDR) (SQLite, in-process cache, eager Celery)"
 	@echo "make test    run the whole test suite (set DATABASE_URL / REDIS_URL to use real services)"
 	@echo "make e2e     run only the browser tests"
 	@echo "make lint    ruff + mypy"
-	@echo "make bench   benchmarks (see README)"
+	@echo "make bench   benchmarks: a table and bench/results.json (see README)"
 	@echo "make lock    regenerate requirements/*.lock from pyproject.toml"
 	@echo "make key     print a new TOKEN_ENCRYPTION_KEYS key"
 
@@ -63,7 +63,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	@echo "The benchmarks arrive with the benchmark issue; nothing to measure yet."
+	$(BIN)/python bench/run.py
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/run.py --smoke
 
 lock:
 	$(PYTHON) -m venv .venv-lock

@@ -99,6 +99,7 @@ def outcome(status: int, code: str, diagnostics: str, **headers: str) -> JsonRes
 @require_GET
 @with_site
 def smart_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+    stats.record(stats.DISCOVERY_REQUESTS, "smart-configuration")
     if site.options.smart == "v1":
         return outcome(404, "not-found", "this server predates SMART 2: read /metadata")
     return JsonResponse(
@@ -129,6 +130,7 @@ def smart_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse
 @with_site
 def openid_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     """OpenID Connect Discovery 1.0, for clients verifying id_tokens (also on v1 bases)."""
+    stats.record(stats.DISCOVERY_REQUESTS, "openid-configuration")
     return JsonResponse(
         {
             "issuer": site.fhir_base,
@@ -145,6 +147,7 @@ def openid_configuration(request: HttpRequest, site: SandboxSite) -> HttpRespons
 @require_GET
 @with_site
 def capability_statement(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+    stats.record(stats.DISCOVERY_REQUESTS, "metadata")
     oauth_uris = [
         {"url": "authorize", "valueUri": site.auth_url("authorize")},
         {"url": "token", "valueUri": site.token_url},

@@ -7,8 +7,9 @@ a launch's grant happens inside this lock, and the caller re-reads the grant aft
 - With REDIS_URL: a Redis lock (SET NX with expiry), shared by every process and host.
 - Without Redis, on PostgreSQL: a row lock on the grant (SELECT ... FOR UPDATE) inside a
   transaction, with `lock_timeout` bounding the wait.
-- On SQLite (the demo): an in-process lock per launch, since SQLite has no row locks and the
-  demo is one process.
+- On SQLite (the demo): a file lock (`flock`) per launch beside the database, since SQLite
+  has no row locks; it holds across threads and processes of one host, which is all SQLite
+  serves.
 
 Waits are bounded: a waiter that times out gets LockTimeout and re-reads the grant rather than
 refreshing on its own.
@@ -16,9 +17,12 @@ refreshing on its own.
 
 from __future__ import annotations
 
-import threading
+import fcntl
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -33,20 +37,26 @@ class LockTimeout(Exception):
     """Another request held the refresh lock for longer than the wait allows."""
 
 
-_local_locks: dict[str, threading.Lock] = {}
-_local_guard = threading.Lock()
-
-
 @contextmanager
-def _in_process(key: str, wait_s: float) -> Iterator[None]:
-    with _local_guard:
-        lock = _local_locks.setdefault(key, threading.Lock())
-    if not lock.acquire(timeout=wait_s):
-        raise LockTimeout(key)
-    try:
-        yield
-    finally:
-        lock.release()
+def _file(key: str, wait_s: float) -> Iterator[None]:
+    """flock on a per-launch file: each acquisition opens its own file description, so it
+    excludes other threads of this process as well as other processes."""
+    folder = Path(tempfile.gettempdir()) / "smartapp-refresh-locks"
+    folder.mkdir(exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    with (folder / f"{key}.lock").open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(key) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -78,7 +88,7 @@ def _row(grant_pk: Any, wait_s: float) -> Iterator[None]:
 def strategy() -> str:
     if settings.REDIS_URL:
         return "redis"
-    return "row" if connection.vendor == "postgresql" else "in-process"
+    return "row" if connection.vendor == "postgresql" else "file"
 
 
 @contextmanager
@@ -93,5 +103,5 @@ def refresh_lock(grant_pk: Any, wait_s: float = WAIT_S) -> Iterator[None]:
         with _row(grant_pk, wait_s):
             yield
     else:
-        with _in_process(key, wait_s):
+        with _file(key, wait_s):
             yield

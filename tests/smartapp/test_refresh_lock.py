@@ -44,13 +44,13 @@ def contend(key, lock=None) -> None:
         pass
 
 
-def test_in_process_lock() -> None:
-    contend(str(uuid.uuid4()), refresh_lock._in_process)
+def test_file_lock() -> None:
+    contend(str(uuid.uuid4()), refresh_lock._file)
 
 
 @override_settings(REDIS_URL=None)
 def test_without_redis_the_lock_follows_the_database() -> None:
-    expected = "row" if connection.vendor == "postgresql" else "in-process"
+    expected = "row" if connection.vendor == "postgresql" else "file"
     assert refresh_lock.strategy() == expected
 
 

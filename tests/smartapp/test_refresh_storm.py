@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from bench.run import Server, free_port
 from smartapp.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 
@@ -34,69 +31,28 @@ REQUESTS = 50
 WORKERS = 4
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def gunicorn(lock: bool, log: Path) -> Server:
+    """The app under gunicorn, on the test database, with or without single-flight refresh."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": str(settings.REDIS_URL),
+        "SMARTAPP_TEST_NO_REFRESH_LOCK": "0" if lock else "1",
+    }
+    return Server("smartapp.wsgi", free_port(), env, workers=WORKERS, threads=8, log=log)
 
 
-class Gunicorn:
-    def __init__(self, lock: bool, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://localhost:{self.port}"
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "REDIS_URL": str(settings.REDIS_URL),
-            "SMARTAPP_TEST_NO_REFRESH_LOCK": "0" if lock else "1",
-        }
-        self.log = log
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "smartapp.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(WORKERS),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "8",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def pids_serving(self, path: str) -> set[int]:
-        pids = set()
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{"):
-                entry = json.loads(line)
-                if entry.get("message") == "request finished" and entry.get("path") == path:
-                    pids.add(entry["pid"])
-        return pids
+def pids_serving(log: Path, path: str) -> set[int]:
+    """The worker processes that logged finishing a request for `path`."""
+    pids = set()
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("message") == "request finished" and entry.get("path") == path:
+                pids.add(entry["pid"])
+    return pids
 
 
 @pytest.fixture
@@ -129,13 +85,13 @@ def refreshes(sandbox) -> int:
 
 def test_one_refresh_for_a_storm(sandbox, expired_launch, tmp_path) -> None:
     handle, cookie = expired_launch
-    server = Gunicorn(lock=True, log=tmp_path / "gunicorn.log")
+    server = gunicorn(lock=True, log=tmp_path / "gunicorn.log")
     try:
         statuses = storm(f"{server.url}/l/{handle}/", cookie)
         assert statuses == [200] * REQUESTS
         assert refreshes(sandbox) == 1
         assert sandbox.stats()["refresh_reuse_rejected"] == {}
-        assert len(server.pids_serving(f"/l/{handle}/")) >= WORKERS
+        assert len(pids_serving(tmp_path / "gunicorn.log", f"/l/{handle}/")) >= WORKERS
         assert Launch.objects.get().state == LaunchState.ACTIVE  # the session survives
         again = httpx.get(
             f"{server.url}/l/{handle}/",
@@ -149,7 +105,7 @@ def test_one_refresh_for_a_storm(sandbox, expired_launch, tmp_path) -> None:
 
 def test_without_the_lock_the_storm_kills_the_session(sandbox, expired_launch, tmp_path) -> None:
     handle, cookie = expired_launch
-    server = Gunicorn(lock=False, log=tmp_path / "gunicorn.log")
+    server = gunicorn(lock=False, log=tmp_path / "gunicorn.log")
     try:
         statuses = storm(f"{server.url}/l/{handle}/", cookie)
     finally:

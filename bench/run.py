@@ -1,0 +1,480 @@
+"""`make bench`: the figures users feel, taken the same way every time.
+
+The app runs under gunicorn (4 worker processes), the sandbox EHR as a separate server, all on
+loopback; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, a SQLite file otherwise.
+Figures are reported as ratios inside one run where the machine's noise would otherwise
+dominate. Prints a table and writes bench/results.json. `--smoke` runs tiny counts (CI).
+
+1. Cold summary at 200 ms per FHIR call: parallel vs one-query-at-a-time vs the ideal.
+2. Warm summary throughput and latency at 1, 8 and 32 clients, beside /healthz.
+3. Refresh storm: concurrent requests on one launch whose token just expired.
+4. Launch: upstream calls for an EHR launch; a second launch must not rediscover.
+5. Memory: resident size per worker after 1,000 and 5,000 summary requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-client-secret"
+LATENCY_MS = 200
+
+
+@dataclass(frozen=True)
+class Counts:
+    cold: int  # launches of different patients, each way
+    warm: int  # requests per concurrency level
+    storm: int  # concurrent requests on the expired launch
+    memory: tuple[int, int]  # summary requests at the two checkpoints
+
+
+FULL = Counts(cold=10, warm=400, storm=200, memory=(1000, 5000))
+SMOKE = Counts(cold=2, warm=20, storm=20, memory=(20, 50))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class Server:
+    """A gunicorn server on loopback (the app or the sandbox), up when the constructor returns."""
+
+    def __init__(
+        self,
+        module: str,
+        port: int,
+        env: dict[str, str],
+        workers: int,
+        threads: int,
+        log: Path | None = None,
+    ) -> None:
+        host = "127.0.0.1" if module.startswith("sandbox") else "localhost"
+        self.url = f"http://{host}:{port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                module,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w") if log else subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{module} did not start")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Bench:
+    app: Server
+    sequential_app: Server
+    sandbox: Server
+
+    def stats(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.sandbox.url}/sandbox/stats").json()
+        return body
+
+    def reset(self) -> None:
+        httpx.post(f"{self.sandbox.url}/sandbox/stats/reset")
+
+    def base(self, **options: Any) -> str:
+        from sandbox.simulation import encode
+
+        return (
+            f"{self.sandbox.url}/sim/{encode(options)}/fhir"
+            if options
+            else f"{self.sandbox.url}/fhir"
+        )
+
+
+def browser() -> httpx.Client:
+    # The app's session cookie is Secure; on loopback over plain HTTP a browser still keeps it.
+    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
+    return httpx.Client(timeout=60, cookies=http.cookiejar.CookieJar(policy=policy))
+
+
+def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx.Client, str]:
+    """The EHR's "open app" button through to the summary; (the browser, the summary URL)."""
+    from sandbox.walk import walk_authorization
+
+    client = browser()
+    pressed = client.get(
+        f"{iss.removesuffix('/fhir')}/ehr/launch",
+        params={"client_id": "bench-app", "patient": patient},
+    )
+    launch_url = pressed.headers["location"].replace("http://localhost:8000", app.url)
+    start = client.get(launch_url)
+    # httpx merges cookies into a default-policy jar when sending, which drops Secure cookies
+    # over plain HTTP; send the app's session cookie as a browser on loopback would.
+    client.headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    landed = walk_authorization(client, start.headers["location"], f"{app.url}/smart/callback")
+    assert isinstance(landed, str), "the launch did not reach the callback"
+    done = client.get(landed)
+    if done.status_code != 303:
+        code = (
+            done.text.split("<code>")[1].split("</code>")[0]
+            if "<code>" in done.text
+            else done.status_code
+        )
+        raise RuntimeError(f"the launch failed at the callback: {code}")
+    summary_url = f"{app.url}{done.headers['location']}"
+    return client, summary_url
+
+
+def timed_get(client: httpx.Client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    return time.perf_counter() - started
+
+
+def cold_summary(bench: Bench, count: int) -> dict[str, Any]:
+    iss = bench.base(latency_ms=LATENCY_MS)
+    results: dict[str, list[float]] = {"parallel": [], "sequential": []}
+    patients = [f"pat-{n:02d}" for n in range(1, count + 1)]
+    for name, app in (("parallel", bench.app), ("sequential", bench.sequential_app)):
+        for patient in patients:
+            client, url = ehr_launch(bench, app, iss, patient)
+            results[name].append(timed_get(client, f"{url}?refresh=1"))  # the cache bypassed
+    ideal = 1 * LATENCY_MS / 1000  # the longest chain of dependent calls is one call deep
+    parallel, sequential = (
+        statistics.median(results["parallel"]),
+        statistics.median(results["sequential"]),
+    )
+    return {
+        "parallel_median_ms": round(parallel * 1000),
+        "parallel_p95_ms": round(percentile(results["parallel"], 0.95) * 1000),
+        "sequential_median_ms": round(sequential * 1000),
+        "sequential_p95_ms": round(percentile(results["sequential"], 0.95) * 1000),
+        "ideal_ms": round(ideal * 1000),
+        "parallel_over_sequential": round(parallel / sequential, 3),
+        "parallel_over_ideal": round(parallel / ideal, 2),
+        "launches": count,
+        "fhir_latency_ms": LATENCY_MS,
+    }
+
+
+def throughput(
+    url: str, clients: int, total: int, cookie_client: httpx.Client | None = None
+) -> dict[str, float]:
+    cookie = cookie_client.headers.get("Cookie", "") if cookie_client is not None else ""
+    latencies: list[float] = []
+
+    def worker(share: int) -> None:
+        with httpx.Client(timeout=60, headers={"Cookie": cookie} if cookie else {}) as client:
+            for _ in range(share):
+                latencies.append(timed_get(client, url))
+
+    shares = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, shares))
+    elapsed = time.perf_counter() - started
+    return {
+        "rps": round(total / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+    }
+
+
+def warm_summary(bench: Bench, total: int) -> dict[str, Any]:
+    client, url = ehr_launch(bench, bench.app, bench.base(), "pat-03")
+    client.get(url)  # warm
+    out: dict[str, Any] = {}
+    for clients in (1, 8, 32):
+        client.get(f"{url}?refresh=1")  # keep every section inside its time-to-live
+        summary = throughput(url, clients, total, client)
+        health = throughput(f"{bench.app.url}/healthz", clients, total)
+        out[f"c{clients}"] = {
+            "summary": summary,
+            "healthz": health,
+            "summary_over_healthz_rps": round(summary["rps"] / health["rps"], 3),
+        }
+    return out
+
+
+def refresh_storm(bench: Bench, total: int) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from smartapp.models import TokenGrant
+
+    client, url = ehr_launch(bench, bench.app, bench.base(refresh="reuse_revokes_family"), "pat-04")
+    client.get(url)
+    TokenGrant.objects.update(expires_at=timezone.now())  # every token has just expired
+    bench.reset()
+    cookies = client.headers["Cookie"]
+    latencies: list[float] = []
+    failures = 0
+
+    def one(_: int) -> None:
+        nonlocal failures
+        started = time.perf_counter()
+        status = httpx.get(url, headers={"Cookie": cookies}, timeout=60).status_code
+        latencies.append(time.perf_counter() - started)
+        failures += status != 200
+
+    with ThreadPoolExecutor(min(total, 200)) as pool:
+        list(pool.map(one, range(total)))
+    stats = bench.stats()
+    refreshes = sum(
+        n for key, n in stats["token_requests"].items() if key.startswith("refresh_token")
+    )
+    return {
+        "requests": total,
+        "token_endpoint_refreshes": refreshes,
+        "failures": failures,
+        "reuse_rejected": sum(stats["refresh_reuse_rejected"].values()),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000),
+    }
+
+
+def launch_calls(bench: Bench) -> dict[str, Any]:
+    from django.core.cache import cache
+
+    iss = bench.base(token_ttl=3600)
+    cache.clear()
+    out = {}
+    for label in ("first", "second"):
+        bench.reset()
+        client, url = ehr_launch(bench, bench.app, iss, "pat-05")
+        timed_get(client, url)
+        stats = bench.stats()
+        out[label] = {
+            "discovery": sum(stats["discovery_requests"].values()),
+            "token": sum(stats["token_requests"].values()),
+            "fhir": sum(stats["fhir_requests"].values()),
+        }
+    return out
+
+
+def memory(bench: Bench, checkpoints: tuple[int, int]) -> dict[str, Any]:
+    client, url = ehr_launch(bench, bench.app, bench.base(), "pat-06")
+    client.get(url)
+    done = 0
+    out: dict[str, Any] = {}
+    for checkpoint in checkpoints:
+        throughput(url, 8, checkpoint - done, client)
+        done = checkpoint
+        out[f"after_{checkpoint}"] = {
+            str(pid): round(rss_mib(pid), 1) for pid in bench.app.worker_pids()
+        }
+    first, last = (sum(out[f"after_{c}"].values()) for c in checkpoints)
+    out["growth"] = round(last / first - 1, 3) if first else None
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny counts, for CI")
+    args = parser.parse_args()
+    counts = SMOKE if args.smoke else FULL
+    work = Path(tempfile.mkdtemp(prefix="smartapp-bench-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+    env.setdefault("DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}")
+    os.environ.update(
+        {k: v for k, v in env.items() if k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from sandbox.clients import register_client
+    from smartapp.registry import register_connection
+
+    ports = {"app": free_port(), "seq": free_port(), "sandbox": free_port()}
+    app_urls = [f"http://localhost:{ports['app']}", f"http://localhost:{ports['seq']}"]
+    register_client(
+        client_id="bench-app",
+        secret=SECRET,
+        launch_uri="http://localhost:8000/smart/launch",
+        redirect_uris=[f"{url}/smart/callback" for url in app_urls],
+    )
+    started = time.monotonic()
+    sandbox = Server("sandbox.wsgi", ports["sandbox"], env, workers=1, threads=64)
+    apps = [
+        Server(
+            "smartapp.wsgi",
+            ports[name],
+            {**env, "APP_BASE_URL": url, "BENCH_SUMMARY_WORKERS": workers},
+            workers=4,
+            threads=16,
+        )
+        for name, url, workers in (("app", app_urls[0], "8"), ("seq", app_urls[1], "1"))
+    ]
+    bench = Bench(apps[0], apps[1], sandbox)
+    bases: list[dict[str, Any]] = [
+        {},
+        {"latency_ms": LATENCY_MS},
+        {"refresh": "reuse_revokes_family"},
+        {"token_ttl": 3600},
+    ]
+    for index, options in enumerate(bases):
+        register_connection(
+            slug=f"bench-{index}",
+            name=f"Sandbox {index}",
+            iss=bench.base(**options),
+            client_id="bench-app",
+            client_auth="client_secret_basic",
+            client_secret=SECRET,
+        )
+    try:
+        results = {
+            "cold_summary": cold_summary(bench, counts.cold),
+            "warm_summary": warm_summary(bench, counts.warm),
+            "refresh_storm": refresh_storm(bench, counts.storm),
+            "launch_upstream_calls": launch_calls(bench),
+            "memory_rss_mib": memory(bench, counts.memory),
+        }
+    finally:
+        for server in (*apps, sandbox):
+            server.stop()
+    from django.conf import settings
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    report = {
+        "commit": commit,
+        "smoke": args.smoke,
+        "seconds": round(time.monotonic() - started),
+        "settings": {
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "redis": bool(settings.REDIS_URL),
+            "app_workers": 4,
+            "app_threads": 16,
+            "cpu_count": os.cpu_count(),
+        },
+        "results": results,
+    }
+    (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    return 0
+
+
+def print_table(report: dict[str, Any]) -> None:
+    r = report["results"]
+    cold, storm, launch, mem = (
+        r["cold_summary"],
+        r["refresh_storm"],
+        r["launch_upstream_calls"],
+        r["memory_rss_mib"],
+    )
+    rows = [
+        (
+            "cold summary, parallel (median / p95)",
+            f"{cold['parallel_median_ms']} / {cold['parallel_p95_ms']} ms",
+        ),
+        (
+            "cold summary, sequential (median / p95)",
+            f"{cold['sequential_median_ms']} / {cold['sequential_p95_ms']} ms",
+        ),
+        ("  parallel/sequential (goal <= 0.2)", str(cold["parallel_over_sequential"])),
+        ("  parallel/ideal (goal <= 1.5)", str(cold["parallel_over_ideal"])),
+    ]
+    for level, figures in r["warm_summary"].items():
+        rows.append(
+            (
+                f"warm summary {level}: rps, p50, p99",
+                "{rps} rps, {p50_ms} ms, {p99_ms} ms".format(**figures["summary"]),
+            )
+        )
+        rows.append(
+            (
+                f"  /healthz {level} rps; summary/healthz",
+                f"{figures['healthz']['rps']}; {figures['summary_over_healthz_rps']}",
+            )
+        )
+    rows += [
+        (
+            "refresh storm: refreshes / failures / p99",
+            "{token_endpoint_refreshes} / {failures} / {p99_ms} ms ({requests} requests)".format(
+                **storm
+            ),
+        ),
+        (
+            "launch: discovery/token/fhir calls, 1st",
+            "{discovery}/{token}/{fhir}".format(**launch["first"]),
+        ),
+        (
+            "launch: discovery/token/fhir calls, 2nd",
+            "{discovery}/{token}/{fhir}".format(**launch["second"]),
+        ),
+        ("memory growth between checkpoints", str(mem["growth"])),
+    ]
+    width = max(len(name) for name, _ in rows)
+    where = "{database}, redis={redis}".format(**report["settings"])
+    print(f"\nbench ({where}, commit {report['commit']}, {report['seconds']} s)")
+    for name, value in rows:
+        print(f"  {name.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
