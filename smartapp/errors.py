@@ -42,6 +42,12 @@ class SmartAppError(Exception):
         return self
 
 
+class BadInput(SmartAppError):
+    code = "bad_request"
+    title = "That request could not be understood"
+    message = "Part of it was not valid text. Go back and start again."
+
+
 class UnknownIssuer(SmartAppError):
     code = "unknown_iss"
     title = "This EHR is not connected"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from smartapp.errors import NextStep, SmartAppError
+from smartapp.errors import BadInput, NextStep, SmartAppError
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,22 @@ def render_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
     response = render(request, "smartapp/error.html", context, status=error.status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+class RejectNulMiddleware:
+    """A NUL byte is never valid input here, and PostgreSQL refuses it in text (a DataError,
+    a 500). Refuse it at the edge, for every view, with the ordinary error page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        values = [request.path, *(v for _, vs in request.GET.lists() for v in vs)]
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            values += [v for _, vs in request.POST.lists() for v in vs]
+        if any("\x00" in value for value in values):
+            return render_error(request, BadInput("NUL byte in the request"))
+        return self.get_response(request)
 
 
 class SmartErrorMiddleware:

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "smartapp.request_id.RequestIdMiddleware",
     # Above the session and CSRF middleware, so it sees their cookies on the way out.
     "smartapp.middleware.PartitionedCookieMiddleware",
+    "smartapp.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

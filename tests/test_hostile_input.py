@@ -94,6 +94,12 @@ def test_the_app_never_answers_500(browser, client, own_launch) -> None:
     assert {name: status for name, status in answers.items() if status >= 500} == {}
 
 
+def test_nul_bytes_are_refused_at_the_edge(client) -> None:
+    response = client.get("/smart/launch", {"iss": "\x00", "launch": "x"})
+    assert response.status_code == 400
+    assert b"<code>bad_request</code>" in response.content
+
+
 def test_the_sandbox_never_answers_500(sandbox) -> None:
     with httpx.Client(base_url=sandbox.url) as http:
         answers = {path: http.get(path).status_code for path in SANDBOX_GETS}
