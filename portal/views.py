@@ -37,15 +37,6 @@ def _launch(request: HttpRequest, handle: str) -> Launch:
     return launch
 
 
-def _display_name(patient: dict[str, Any]) -> str:
-    names = patient.get("name") or []
-    official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    if official.get("text"):
-        return str(official["text"])
-    parts = [*official.get("given", []), official.get("family", "")]
-    return " ".join(str(part) for part in parts if part) or "(no name recorded)"
-
-
 def _age(retrieved_at: str | None) -> str:
     if not retrieved_at:
         return ""
@@ -192,7 +183,7 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
             results.append(
                 {
                     "id": patient.get("id", ""),
-                    "name": _display_name(patient),
+                    "name": contract.patient_name(patient),
                     "birth_date": patient.get("birthDate", ""),
                 }
             )

@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 from authlib.integrations.django_oauth2 import AuthorizationServer
 from authlib.integrations.django_oauth2.requests import DjangoOAuth2Request
-from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (
     InvalidClientError,
     InvalidGrantError,
@@ -496,17 +495,3 @@ def oauth_request_for(request: HttpRequest, site: SandboxSite) -> HttpRequest:
 
 def new_launch_id() -> str:
     return secrets.token_urlsafe(24)
-
-
-__all__ = [
-    "InvalidGrantError",
-    "OAuth2Error",
-    "SandboxUser",
-    "StoredAuthorizationRequest",
-    "find_launch",
-    "make_id_token",
-    "new_launch_id",
-    "oauth_request_for",
-    "public_jwks",
-    "server",
-]

@@ -17,11 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from sandbox import stats
 from sandbox.auth_views import DEFAULT_PRACTITIONER, _display_name, _error_page, with_site
 from sandbox.authorization import new_launch_id
+from sandbox.clients import DEMO_CLIENT_ID
 from sandbox.fhir_store import get_store
 from sandbox.models import Client, Launch
 from sandbox.site import SandboxSite
-
-DEMO_CLIENT_ID = "smartapp-demo"
 
 
 @require_GET

@@ -82,10 +82,6 @@ class SimOptions:
     token_response: TokenResponseRule | None = None
     id_token: IdTokenFault | None = None
 
-    @property
-    def is_default(self) -> bool:
-        return self == SimOptions()
-
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     if isinstance(value, bool) and kind in (int, float, (int, float)):

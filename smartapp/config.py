@@ -111,7 +111,7 @@ def _parse_bool(name: str, raw: str | None, default: bool) -> bool:
     raise _invalid(name, "must be true or false")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -120,11 +120,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def is_secure_url(value: str) -> bool:
+    """An absolute URL over https, or over http to a loopback host (RFC 8252 7.3)."""
+    parts = urlsplit(value)
+    if not parts.netloc:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
+
+
 def _parse_base_url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _invalid(name, "must be an absolute http(s) URL such as https://<host>")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         # Authorization codes travel to redirect URIs built from this; RFC 6749 section 3.1.2.1
         # requires TLS, and RFC 8252 section 7.3 only exempts loopback.
         raise _invalid(name, "must use https (http is allowed only for localhost)")

@@ -13,12 +13,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from django.core.cache import cache
 
-from smartapp.config import _is_loopback
+from smartapp.config import is_secure_url
 from smartapp.errors import DiscoveryFailed
 
 log = logging.getLogger(__name__)
@@ -109,11 +108,7 @@ def _strings(value: Any) -> frozenset[str]:
 def _absolute(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise DiscoveryFailed(f"discovery: {name} is missing")
-    parts = urlsplit(value)
-    secure = parts.scheme == "https" or (
-        parts.scheme == "http" and _is_loopback(parts.hostname or "")
-    )
-    if not parts.netloc or not secure:
+    if not is_secure_url(value):
         raise DiscoveryFailed(f"discovery: {name} must be an absolute https URL")
     return value
 

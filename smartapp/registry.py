@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from joserfc import jwk
 
-from smartapp.config import _is_loopback
+from smartapp.config import is_secure_url
 from smartapp.models import ClientAuth, EhrConnection
 from smartapp.scopes import LaunchKind
 from smartapp.token_client import ClientCredentials
@@ -27,10 +27,7 @@ class RegistrationError(ValueError):
 
 def _check_url(name: str, value: str) -> None:
     parts = urlsplit(value)
-    secure = parts.scheme == "https" or (
-        parts.scheme == "http" and _is_loopback(parts.hostname or "")
-    )
-    if not parts.netloc or not secure or parts.query or parts.fragment:
+    if not is_secure_url(value) or parts.query or parts.fragment:
         raise RegistrationError(f"{name}: an absolute https URL without query or fragment")
 
 

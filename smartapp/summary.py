@@ -256,6 +256,13 @@ def _name(raw: Json) -> str:
     return " ".join(str(part) for part in parts if part)
 
 
+def patient_name(patient: Json) -> str:
+    """The `official` name (else the first), as text; "(no name recorded)" when there is none."""
+    names = [n for n in patient.get("name") or [] if isinstance(n, Mapping)]
+    official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    return _name(official) or "(no name recorded)"
+
+
 def age_on(birth: str | None, today: date) -> int | None:
     if not birth or len(birth) < 4:
         return None
@@ -286,7 +293,7 @@ def demographics(patient: Json, today: date) -> Demographics:
     if deceased_date:
         age_date = date.fromisoformat(deceased_date[:10])
     return Demographics(
-        name=_name(official) or "(no name recorded)",
+        name=patient_name(patient),
         other_names=others,
         birth_date=birth,
         age=age_on(birth, age_date),

@@ -301,3 +301,18 @@ def test_script_payloads_never_run(world: World) -> None:
     page.reload()
     assert dialogs == []
     screenshot(page, "journey-9-xss-patient")
+
+
+# 3b --------------------------------------------------------------------------------------
+
+
+def test_the_summary_page_reads_well(world: World) -> None:
+    world.connect()
+    page = world.page()
+    page.goto(f"{world.app}/")
+    page.click("text=Sign in with Sandbox EHR")
+    sign_in(page, "Patient/pat-03")
+    assert page.locator("#vitals tr[data-vital=blood-pressure]").count() == 1
+    assert page.locator("#labs tbody tr").count() >= 5
+    assert page.locator("#vitals [data-status=ok]").count() == 1
+    screenshot(page, "summary-pat-03")

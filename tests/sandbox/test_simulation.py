@@ -43,7 +43,6 @@ def test_round_trip_of_every_option() -> None:
 
 def test_no_options_is_the_well_behaved_ehr() -> None:
     assert decode(encode({})) == SimOptions()
-    assert SimOptions().is_default
 
 
 @pytest.mark.parametrize(
