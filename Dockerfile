@@ -11,11 +11,11 @@ COPY . .
 # Static files are collected at build time with throwaway values; nothing here is kept.
 RUN SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_urlsafe(48))") \
     APP_BASE_URL=https://build.invalid \
-    TOKEN_ENCRYPTION_KEYS=$(python -c "from smartapp.config import new_token_key; print(new_token_key())") \
+    TOKEN_ENCRYPTION_KEYS=$(python -c "from config.environment import new_token_key; print(new_token_key())") \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
     && useradd --system --home /app app && chown -R app /app/var
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "smartapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]

@@ -76,7 +76,7 @@ lock:
 	rm -rf .venv-lock
 
 key: $(STAMP)
-	@$(BIN)/python -c "from smartapp.config import new_token_key; print(new_token_key())"
+	@$(BIN)/python -c "from config.environment import new_token_key; print(new_token_key())"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -357,7 +357,7 @@ def main() -> int:
     sandbox = Server("sandbox.wsgi", ports["sandbox"], env, workers=1, threads=64)
     apps = [
         Server(
-            "smartapp.wsgi",
+            "config.wsgi",
             ports[name],
             {**env, "APP_BASE_URL": url, "BENCH_SUMMARY_WORKERS": workers},
             workers=4,

@@ -14,7 +14,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
-from smartapp.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]  # noqa: F405
 STORAGES = {

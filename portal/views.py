@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from smartapp import fhir_client, launches, style_hints, summary_service, vault
 from smartapp import summary as contract
-from smartapp.charts import line_chart
+from portal.charts import line_chart
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection, Launch
 from smartapp.summary import VITAL_KINDS

@@ -1,8 +1,5 @@
-"""The Django project package and the SMART engine.
+"""The Django app: EHR connections, launches and their grants, and the services around them.
 
-Importing the Celery app here makes `@shared_task` bind to it whenever Django starts.
+The SMART protocol itself lives in the framework-free `smart` package; this app gives it a
+database, a cache, HTTP and pages. docs/architecture.md draws the layers.
 """
-
-from smartapp.celery import app as celery_app
-
-__all__ = ["celery_app"]

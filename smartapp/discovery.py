@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from django.core.cache import cache
 
-from smartapp.config import is_secure_url
-from smartapp.errors import DiscoveryFailed
+from smart.url_policy import is_secure_url
+from smart.errors import DiscoveryFailed
 
 log = logging.getLogger(__name__)
 

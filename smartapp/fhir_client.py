@@ -31,7 +31,7 @@ from django.conf import settings
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
-from smartapp.errors import EhrUnavailable, PatientUnavailable
+from smart.errors import EhrUnavailable, PatientUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from joserfc import jwk, jwt
 from joserfc.errors import JoseError
 
-from smartapp.errors import IdTokenInvalid
+from smart.errors import IdTokenInvalid
 
 ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
 LEEWAY_S = 60

@@ -31,8 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from smartapp import discovery, fhir_client, id_token, registry, token_client, vault
-from smartapp.authorize import authorization_url
-from smartapp.errors import (
+from smart.authorize import authorization_url
+from smart.errors import (
     AccessDenied,
     AuthorizationFailed,
     BadLaunchRequest,
@@ -50,11 +50,11 @@ from smartapp.errors import (
     StateReplayed,
     UnknownIssuer,
 )
-from smartapp.launch_states import TERMINAL, LaunchEvent, LaunchState, advance
+from smart.launch_states import TERMINAL, LaunchEvent, LaunchState, advance
 from smartapp.models import EhrConnection, Launch, TokenGrant
-from smartapp.pkce import new_pair
-from smartapp.scopes import GrantedScopes, LaunchKind, for_server
-from smartapp.token_response import TokenResponse
+from smart.pkce import new_pair
+from smart.scopes import GrantedScopes, LaunchKind, for_server
+from smart.token_response import TokenResponse
 
 log = logging.getLogger(__name__)
 

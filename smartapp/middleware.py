@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from smartapp.errors import BadInput, NextStep, SmartAppError
+from smart.errors import BadInput, NextStep, SmartAppError
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from typing import Any
 from django.db import models
 from joserfc import jwk
 
-from smartapp.launch_states import LaunchState
-from smartapp.scopes import DEFAULT_SCOPES, LaunchKind
+from smart.launch_states import LaunchState
+from smart.scopes import DEFAULT_SCOPES, LaunchKind
 from smartapp.secretbox import binding, secret_box
 
 

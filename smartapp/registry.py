@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from joserfc import jwk
 
-from smartapp.config import is_secure_url
+from smart.url_policy import is_secure_url
 from smartapp.models import ClientAuth, EhrConnection
-from smartapp.scopes import LaunchKind
+from smart.scopes import LaunchKind
 from smartapp.token_client import ClientCredentials
 
 KEY_ALGORITHMS = {"RSA": "RS384", "EC": "ES384"}  # SMART asymmetric: RS384 or ES384 (P-384)

@@ -28,10 +28,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from smartapp import summary, vault
-from smartapp.errors import GrantLost, SmartAppError
+from smart.errors import GrantLost, SmartAppError
 from smartapp.fhir_client import FhirForbidden, FhirUnauthorized, SearchResult, read, search
 from smartapp.models import Launch
-from smartapp.scopes import GrantedScopes
+from smart.scopes import GrantedScopes
 from smartapp.secretbox import DecryptionError, secret_box
 from smartapp.summary import PatientSummary, Section, SectionStatus
 

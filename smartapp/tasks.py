@@ -35,8 +35,8 @@ def warm_summary(launch_id: str) -> None:
 
     Carries only the launch id: no token or PHI ever goes into a Celery message.
     """
-    from smartapp.errors import SmartAppError
-    from smartapp.launch_states import LaunchState
+    from smart.errors import SmartAppError
+    from smart.launch_states import LaunchState
     from smartapp.models import Launch
     from smartapp.summary_service import build_summary
 

@@ -19,8 +19,8 @@ from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwk
 
-from smartapp.errors import EhrUnavailable, TokenExchangeFailed, TokenResponseInvalid
-from smartapp.token_response import TokenResponse
+from smart.errors import EhrUnavailable, TokenExchangeFailed, TokenResponseInvalid
+from smart.token_response import TokenResponse
 
 log = logging.getLogger(__name__)
 

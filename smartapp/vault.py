@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smartapp import registry, token_client
-from smartapp.errors import (
+from smart.errors import (
     EhrUnavailable,
     GrantLost,
     LaunchEnded,
@@ -36,10 +36,10 @@ from smartapp.errors import (
     TokenExchangeFailed,
 )
 from smartapp.fhir_client import FhirUnauthorized
-from smartapp.launch_states import LaunchEvent, LaunchState, advance
+from smart.launch_states import LaunchEvent, LaunchState, advance
 from smartapp.models import Launch, TokenGrant
 from smartapp.refresh_lock import LockTimeout, refresh_lock
-from smartapp.token_response import TokenResponse
+from smart.token_response import TokenResponse
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from smartapp import launches, registry
-from smartapp.errors import BadLaunchRequest
+from smart.errors import BadLaunchRequest
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection
-from smartapp.scopes import LaunchKind
+from smart.scopes import LaunchKind
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:

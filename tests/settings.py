@@ -13,7 +13,7 @@ os.environ.setdefault("APP_BASE_URL", "http://localhost:8000")
 # The Django test client and live server speak plain HTTP.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
-from smartapp.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 if "sandbox" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("sandbox")  # noqa: F405

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
-from smartapp.config import VARIABLES
+from config.environment import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -119,7 +119,7 @@ def test_runsandbox_serves_only_the_sandbox(tmp_path: Path) -> None:
         **os.environ,
         "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "smartapp.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(

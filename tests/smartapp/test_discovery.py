@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smartapp.discovery import OAUTH_URIS, SmartConfiguration, _from_cache, _to_cache
-from smartapp.errors import DiscoveryFailed
+from smart.errors import DiscoveryFailed
 
 ISS = "https://ehr.example.org/fhir"
 WELL_KNOWN = {

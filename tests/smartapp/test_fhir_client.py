@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from smartapp import fhir_client
-from smartapp.errors import EhrUnavailable
+from smart.errors import EhrUnavailable
 from smartapp.fhir_client import CircuitBreaker, well_formed
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from smartapp.launch_states import LaunchState
+from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 from smartapp.tasks import purge_launches
 

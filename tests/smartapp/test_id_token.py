@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from joserfc import jwk, jwt
 
-from smartapp.errors import IdTokenInvalid
+from smart.errors import IdTokenInvalid
 from smartapp.id_token import validate
 
 ISSUER = "https://ehr.example.org/fhir"

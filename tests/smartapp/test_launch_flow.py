@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from smartapp.launch_states import LaunchState
+from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 
 AUTH_KINDS = ["none", "client_secret_basic", "private_key_jwt"]

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from smartapp.launch_states import LaunchState
+from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 
 

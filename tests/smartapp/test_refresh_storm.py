@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.run import Server, free_port
-from smartapp.launch_states import LaunchState
+from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -41,7 +41,7 @@ def gunicorn(lock: bool, log: Path) -> Server:
         "REDIS_URL": str(settings.REDIS_URL),
         "SMARTAPP_TEST_NO_REFRESH_LOCK": "0" if lock else "1",
     }
-    return Server("smartapp.wsgi", free_port(), env, workers=WORKERS, threads=8, log=log)
+    return Server("config.wsgi", free_port(), env, workers=WORKERS, threads=8, log=log)
 
 
 def pids_serving(log: Path, path: str) -> set[int]:

@@ -16,7 +16,7 @@ from smartapp.registry import (
     enabled_connection,
     register_connection,
 )
-from smartapp.scopes import LaunchKind
+from smart.scopes import LaunchKind
 
 ISS = "https://ehr.example.org/fhir"
 

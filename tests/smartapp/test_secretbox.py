@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartapp.config import new_token_key, parse_token_keys
+from config.environment import new_token_key, parse_token_keys
 from smartapp.secretbox import DecryptionError, SecretBox, binding
 
 OLD, NEW = (parse_token_keys("K", new_token_key())[0] for _ in range(2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from smartapp.charts import line_chart
+from portal.charts import line_chart
 from smartapp.models import Launch
 from smartapp.style_hints import safe_properties
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from smartapp.config import new_token_key, parse_token_keys
+from config.environment import new_token_key, parse_token_keys
 from smartapp.models import EhrConnection, Launch, TokenGrant
 from smartapp.secretbox import DecryptionError
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from smartapp.launch_states import LaunchState
+from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 from tests.smartapp.test_launch_refusals import refused
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from smartapp.models import ClientAuth
 from smartapp.registry import RegistrationError, register_connection
-from smartapp.scopes import LaunchKind
+from smart.scopes import LaunchKind
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 
-from smartapp.pkce import METHOD
+from smart.pkce import METHOD
 
 
 def authorization_url(

@@ -1,4 +1,4 @@
-"""smartapp.settings as shipped: production passes `check --deploy`; mistakes stop start-up.
+"""config.settings as shipped: production passes `check --deploy`; mistakes stop start-up.
 
 These run `manage.py` in a fresh process with a clean environment, exactly as a deploy would,
 so nothing the test suite's own settings fill in can hide a problem.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smartapp.config import new_token_key
+from config.environment import new_token_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DJANGO_SETTINGS_MODULE": "smartapp.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "prod-" + new_token_key() + new_token_key(),
         "APP_BASE_URL": "https://smart.example.org",
         "TOKEN_ENCRYPTION_KEYS": f"{new_token_key()},{new_token_key()}",

@@ -1,4 +1,4 @@
-"""smartapp.pkce: RFC 7636 S256, checked against the RFC's own test vector."""
+"""smart.pkce: RFC 7636 S256, checked against the RFC's own test vector."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from smartapp.pkce import challenge_for, new_pair
+from smart.pkce import challenge_for, new_pair
 
 
 def test_rfc7636_appendix_b_vector() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartapp.errors import TokenResponseInvalid
+from smart.errors import TokenResponseInvalid
 
 DEFAULT_EXPIRES_IN = 300  # when a server omits expires_in, assume a short life and refresh
 

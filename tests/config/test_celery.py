@@ -1,4 +1,4 @@
-"""smartapp.celery and smartapp.tasks: eager without a broker, the beat schedule is real."""
+"""config.celery and smartapp.tasks: eager without a broker, the beat schedule is real."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from smartapp.celery import app
+from config.celery import app
 from smartapp.tasks import purge_expired_sessions
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,8 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from smart.url_policy import is_loopback
 
 TOKEN_KEY_BYTES = 32  # AES-256-GCM
 MIN_SECRET_KEY_LENGTH = 50  # what `check --deploy` (security.W009) asks for
@@ -109,23 +110,6 @@ def _parse_bool(name: str, raw: str | None, default: bool) -> bool:
     if word in _FALSE:
         return False
     raise _invalid(name, "must be true or false")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_secure_url(value: str) -> bool:
-    """An absolute URL over https, or over http to a loopback host (RFC 8252 7.3)."""
-    parts = urlsplit(value)
-    if not parts.netloc:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
 
 
 def _parse_base_url(name: str, raw: str) -> str:

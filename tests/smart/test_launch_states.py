@@ -1,4 +1,4 @@
-"""smartapp.launch_states: every transition in the table, and illegal moves refused."""
+"""smart.launch_states: every transition in the table, and illegal moves refused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from smartapp.launch_states import (
+from smart.launch_states import (
     TERMINAL,
     TRANSITIONS,
     IllegalTransition,

@@ -1,10 +1,10 @@
-"""smartapp.scopes: v1 translation for older servers; reading what was granted."""
+"""smart.scopes: v1 translation for older servers; reading what was granted."""
 
 from __future__ import annotations
 
 import pytest
 
-from smartapp.scopes import DEFAULT_SCOPES, GrantedScopes, LaunchKind, for_server, to_v1
+from smart.scopes import DEFAULT_SCOPES, GrantedScopes, LaunchKind, for_server, to_v1
 
 
 @pytest.mark.parametrize(

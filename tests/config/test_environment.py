@@ -1,4 +1,4 @@
-"""smartapp.config: each mistake stops start-up naming its variable; good input parses."""
+"""config.environment: each mistake stops start-up naming its variable; good input parses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from smartapp.config import (
+from config.environment import (
     DEV_SECRET_KEY,
     VARIABLES,
     load_config,

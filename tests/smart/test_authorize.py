@@ -1,10 +1,10 @@
-"""smartapp.authorize: the authorization request carries exactly SMART's parameters."""
+"""smart.authorize: the authorization request carries exactly SMART's parameters."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from smartapp.authorize import authorization_url
+from smart.authorize import authorization_url
 
 
 def test_parameters() -> None:

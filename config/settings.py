@@ -1,4 +1,4 @@
-"""Django settings, derived once from the environment by `smartapp.config.load_config`.
+"""Django settings, derived once from the environment by `config.environment.load_config`.
 
 Nothing here reads `os.environ` directly: every variable goes through the validating loader,
 so a wrong value stops start-up with ImproperlyConfigured naming it. With DEBUG off these
@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from smartapp.config import load_config, local_key_file
+from config.environment import load_config, local_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,9 +67,9 @@ MIDDLEWARE = [
     "smartapp.middleware.FramingMiddleware",
 ]
 
-ROOT_URLCONF = "smartapp.urls"
-WSGI_APPLICATION = "smartapp.wsgi.application"
-ASGI_APPLICATION = "smartapp.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {

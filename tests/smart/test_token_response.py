@@ -1,11 +1,11 @@
-"""smartapp.token_response: required fields checked, optional ones typed, unknown ignored."""
+"""smart.token_response: required fields checked, optional ones typed, unknown ignored."""
 
 from __future__ import annotations
 
 import pytest
 
-from smartapp.errors import TokenResponseInvalid
-from smartapp.token_response import DEFAULT_EXPIRES_IN, TokenResponse
+from smart.errors import TokenResponseInvalid
+from smart.token_response import DEFAULT_EXPIRES_IN, TokenResponse
 
 GOOD = {
     "access_token": "at-secret-1",
