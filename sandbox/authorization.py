@@ -50,8 +50,8 @@ from joserfc.errors import JoseError
 
 from sandbox import stats
 from sandbox.models import AuthorizationCode, Client, Launch, SigningKey, Token, UsedJti
-from sandbox.scopes import is_known_scope
 from sandbox.site import SandboxSite
+from smart.scopes import is_known_scope
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
 - `{base}/{Type}/{id}` (read) and `{base}/{Type}?...` (search-type) for the types in
   `sandbox.fhir_store.RESOURCE_TYPES`; searchset Bundles with `total` and opaque `next` links
   (signed, so a client cannot forge a page of someone else's query).
-- Access comes from the bearer token's granted scopes (`sandbox.scopes`): patient-level scopes
+- Access comes from the bearer token's granted scopes (`smart.scopes`): patient-level scopes
   see the launch patient's compartment only, user-level ones any patient; v2 `?param=`
   restrictions filter what a scope covers. No or bad token: 401 with `WWW-Authenticate`
   (RFC 6750 3.1); not covered by any scope: 403 with an OperationOutcome.
@@ -37,8 +37,8 @@ from sandbox.fhir_store import (
     patient_of,
 )
 from sandbox.models import Token
-from sandbox.scopes import Access, ResourceScope
 from sandbox.site import SandboxSite
+from smart.scopes import Access, ResourceScope
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 PAGE_SALT = "sandbox.fhir.page"
