@@ -4,7 +4,7 @@
   `smart: v1` base, which publishes only the CapabilityStatement with the `oauth-uris`
   extension, as SMART 1.0 servers did.
 - `{base}/{Type}/{id}` (read) and `{base}/{Type}?...` (search-type) for the types in
-  `sandbox.fhir_store.RESOURCE_TYPES`; searchset Bundles with `total` and opaque `next` links
+  `sandbox.fhir_search.RESOURCE_TYPES`; searchset Bundles with `total` and opaque `next` links
   (signed, so a client cannot forge a page of someone else's query).
 - Access comes from the bearer token's granted scopes (`smart.scopes`): patient-level scopes
   see the launch patient's compartment only, user-level ones any patient; v2 `?param=`
@@ -26,16 +26,16 @@ from django.views.decorators.http import require_GET
 
 from sandbox import stats
 from sandbox.auth_views import with_site
-from sandbox.fhir_store import (
+from sandbox.fhir_search import (
     NOT_IN_COMPARTMENT,
     RESOURCE_TYPES,
     Resource,
     SearchError,
-    get_store,
     matches,
     parse_count,
     patient_of,
 )
+from sandbox.fhir_store import get_store
 from sandbox.models import Token
 from sandbox.site import SandboxSite
 from smart.scopes import Access, ResourceScope

@@ -1,11 +1,12 @@
-"""sandbox.fhir_store: the search semantics, on small hand-made data."""
+"""sandbox.fhir_search and sandbox.fhir_store: the search semantics, on small hand-made data."""
 
 from __future__ import annotations
 
 import pytest
 
-from sandbox.fhir_store import FhirStore, SearchError, bundle_resources, date_matches, token_matches
-from sandbox.fhir_store import _parse_instant as parse_instant
+from sandbox.fhir_search import SearchError, date_matches, token_matches
+from sandbox.fhir_search import _parse_instant as parse_instant
+from sandbox.fhir_store import FhirStore, bundle_resources
 
 LAB = {
     "coding": [

@@ -8,7 +8,8 @@ import pytest
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
 from sandbox import synthetic
-from sandbox.fhir_store import FhirStore, patient_of
+from sandbox.fhir_search import patient_of
+from sandbox.fhir_store import FhirStore
 
 RESOURCES = synthetic.generate()
 STORE = FhirStore(RESOURCES)

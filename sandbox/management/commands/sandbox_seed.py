@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from sandbox.clients import DEMO_ORIGIN, register_demo_app
-from sandbox.fhir_store import RESOURCE_TYPES, get_store
+from sandbox.fhir_search import RESOURCE_TYPES
+from sandbox.fhir_store import get_store
 
 
 class Command(BaseCommand):

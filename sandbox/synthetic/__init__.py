@@ -1,0 +1,60 @@
+"""Deterministic synthetic patients, US Core-shaped, for the sandbox EHR.
+
+No network and no clock: a fixed seed and a fixed anchor date, so every run (laptop, CI,
+benchmark) sees the same patients, the same latest vital signs and the same abnormal labs.
+Codes come from the real systems a summary must read: LOINC for vital signs and labs (with
+UCUM units, reference ranges and `interpretation`), SNOMED CT for problems and allergies,
+RxNorm for medications, CVX for immunizations.
+
+Besides 25 ordinary patients there are the edge cases real deployments meet (ids stable,
+listed in EDGE_CASE_PATIENTS): no data at all, more than 500 observations, entered-in-error and
+inactive/resolved records, unknown code systems and codings without display, several names
+and identifiers, a deceased patient, non-ASCII names, and text fields carrying HTML and script.
+
+The modules, one per purpose:
+- `codes`: code systems and the clinical catalogue (problems, drugs, labs, vital signs...);
+- `datatypes`: CodeableConcept, Reference, Quantity and instant builders;
+- `people`: practitioners and Patient resources;
+- `chart`: one patient's record (encounters, observations, conditions, orders...);
+- `ordinary`: the 25 ordinary patients and the shared Medication their orders reference;
+- `edge_cases`: the edge-case patients.
+
+This package's own names (`generate`, and the constants tests and callers read) are its API.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sandbox.synthetic.codes import CVX, LOINC, RXNORM, SNOMED, UCUM
+from sandbox.synthetic.datatypes import Resource
+from sandbox.synthetic.edge_cases import EDGE_CASE_PATIENTS, XSS_PAYLOADS, edge_case_patients
+from sandbox.synthetic.ordinary import REGULAR_PATIENTS, ordinary_patients, shared_medication
+from sandbox.synthetic.people import practitioner_resources
+
+__all__ = [
+    "CVX",
+    "EDGE_CASE_PATIENTS",
+    "LOINC",
+    "REGULAR_PATIENTS",
+    "RXNORM",
+    "SEED",
+    "SNOMED",
+    "UCUM",
+    "XSS_PAYLOADS",
+    "Resource",
+    "generate",
+]
+
+SEED = 20261121
+
+
+def generate() -> list[Resource]:
+    """All sandbox resources: practitioners, shared medications, patients and their records."""
+    rng = random.Random(SEED)  # noqa: S311 - reproducible synthetic data, not secrets
+    return [
+        *practitioner_resources(),
+        shared_medication(),
+        *ordinary_patients(rng),
+        *edge_case_patients(rng),
+    ]
