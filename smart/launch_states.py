@@ -3,7 +3,8 @@
     started --redirected--> authorizing --code_received--> exchanging --tokens_accepted--> active
     authorizing --denied--> cancelled          active --signed_out--> signed_out
     authorizing --auth_error--> failed         active --grant_lost--> reauth_required
-    exchanging --exchange_failed--> failed     started|authorizing|active --timed_out--> expired
+    exchanging --exchange_failed--> failed     started|authorizing|exchanging|active
+                                                   --timed_out--> expired
 
 `advance` is pure: it returns the next state or raises IllegalTransition. The service layer
 persists the result under a row lock, so two callbacks racing for one launch cannot both move
@@ -49,6 +50,9 @@ TRANSITIONS: dict[tuple[LaunchState, LaunchEvent], LaunchState] = {
     (S.AUTHORIZING, E.TIMED_OUT): S.EXPIRED,
     (S.EXCHANGING, E.TOKENS_ACCEPTED): S.ACTIVE,
     (S.EXCHANGING, E.EXCHANGE_FAILED): S.FAILED,
+    # A process that died mid-exchange leaves the launch here; housekeeping reaps it (and
+    # its encrypted verifier) once the authorization has expired.
+    (S.EXCHANGING, E.TIMED_OUT): S.EXPIRED,
     (S.ACTIVE, E.SIGNED_OUT): S.SIGNED_OUT,
     (S.ACTIVE, E.TIMED_OUT): S.EXPIRED,
     (S.ACTIVE, E.GRANT_LOST): S.REAUTH_REQUIRED,

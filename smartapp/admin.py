@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from smartapp.models import EhrConnection, Launch
-from smartapp.registry import RegistrationError, _signing_key
+from smartapp.registry import RegistrationError, checked_signing_key
 
 
 class EhrConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -39,6 +39,7 @@ class EhrConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
             "iss",
             "client_id",
             "client_auth",
+            "profile",
             "scopes_ehr",
             "scopes_patient",
             "scopes_provider",
@@ -50,7 +51,7 @@ class EhrConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         pem: str = self.cleaned_data["new_private_key"].strip()
         if pem:
             try:
-                _signing_key(pem)
+                checked_signing_key(pem)
             except RegistrationError as exc:
                 raise forms.ValidationError(str(exc)) from exc
         return pem
@@ -59,7 +60,7 @@ class EhrConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(EhrConnection)
 class EhrConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = EhrConnectionForm
-    list_display = ["name", "slug", "iss", "client_auth", "enabled"]
+    list_display = ["name", "slug", "iss", "client_auth", "profile", "enabled"]
     readonly_fields = ["key_id", "signing_alg", "has_secret", "has_private_key"]
 
     @admin.display(boolean=True)
@@ -74,7 +75,7 @@ class EhrConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if form.cleaned_data.get("new_client_secret"):
             obj.set_secret("client_secret", form.cleaned_data["new_client_secret"])
         if pem := form.cleaned_data.get("new_private_key"):
-            key, alg = _signing_key(pem)
+            key, alg = checked_signing_key(pem)
             obj.set_secret("private_key", pem)
             obj.key_id, obj.signing_alg = key.thumbprint(), alg
         super().save_model(request, obj, form, change)

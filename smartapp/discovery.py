@@ -1,9 +1,8 @@
-"""SMART discovery: where an EHR's authorization and token endpoints are, and what it can do.
+"""Fetching and caching SMART discovery for a registered connection.
 
-SMART App Launch 2.x "conformance": `{iss}/.well-known/smart-configuration` first; for SMART
-1.0-era servers, the CapabilityStatement's `oauth-uris` extension at `{iss}/metadata`. Parsed
-once into a frozen `SmartConfiguration`, checked (absolute https endpoints, loopback http
-allowed; S256 not refused), and cached per issuer with a TTL. Every call has a timeout.
+`{iss}/.well-known/smart-configuration` first; if that is not there, `{iss}/metadata` (SMART
+1.0-era servers). The parsing is `smart.discovery`; the connection's EHR profile may adjust
+the result. Cached per issuer for an hour, forgotten when a cached endpoint fails.
 """
 
 from __future__ import annotations
@@ -11,106 +10,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
 from django.core.cache import cache
 
-from smart.url_policy import is_secure_url
+from smart.discovery import SmartConfiguration, from_json, to_json
 from smart.errors import DiscoveryFailed
+from smart.profiles import profile_for
+from smartapp import outbound
+from smartapp.models import EhrConnection
 
 log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 3600
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
-OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
-
-
-@dataclass(frozen=True)
-class SmartConfiguration:
-    issuer: str  # the FHIR base the app was launched from (the `iss`)
-    authorization_endpoint: str
-    token_endpoint: str
-    revocation_endpoint: str | None = None
-    introspection_endpoint: str | None = None
-    jwks_uri: str | None = None
-    oidc_issuer: str | None = None
-    capabilities: frozenset[str] = frozenset()
-    code_challenge_methods: frozenset[str] = frozenset()
-    auth_methods: frozenset[str] = frozenset()
-    iss_parameter_supported: bool = False
-    source: str = "smart-configuration"
-
-    @property
-    def supports_v2_scopes(self) -> bool:
-        return "permission-v2" in self.capabilities
-
-    @classmethod
-    def from_smart_configuration(cls, iss: str, body: Mapping[str, Any]) -> SmartConfiguration:
-        def url(name: str, required: bool = False) -> str | None:
-            value = body.get(name)
-            if value is None and not required:
-                return None
-            return _absolute(name, value)
-
-        methods = _strings(body.get("code_challenge_methods_supported"))
-        if methods and "S256" not in methods:
-            raise DiscoveryFailed(f"{iss} does not support PKCE S256")
-        return cls(
-            issuer=iss,
-            authorization_endpoint=str(url("authorization_endpoint", required=True)),
-            token_endpoint=str(url("token_endpoint", required=True)),
-            revocation_endpoint=url("revocation_endpoint"),
-            introspection_endpoint=url("introspection_endpoint"),
-            jwks_uri=url("jwks_uri"),
-            oidc_issuer=body.get("issuer") if isinstance(body.get("issuer"), str) else None,
-            capabilities=_strings(body.get("capabilities")),
-            code_challenge_methods=methods,
-            auth_methods=_strings(body.get("token_endpoint_auth_methods_supported")),
-            iss_parameter_supported=body.get("authorization_response_iss_parameter_supported")
-            is True,
-        )
-
-    @classmethod
-    def from_capability_statement(cls, iss: str, body: Mapping[str, Any]) -> SmartConfiguration:
-        for rest in body.get("rest") or []:
-            for extension in (rest.get("security") or {}).get("extension") or []:
-                if extension.get("url") != OAUTH_URIS:
-                    continue
-                uris = {
-                    item.get("url"): item.get("valueUri")
-                    for item in extension.get("extension") or []
-                }
-                return cls(
-                    issuer=iss,
-                    authorization_endpoint=_absolute("authorize", uris.get("authorize")),
-                    token_endpoint=_absolute("token", uris.get("token")),
-                    revocation_endpoint=_absolute("revoke", uris["revoke"])
-                    if uris.get("revoke")
-                    else None,
-                    introspection_endpoint=_absolute("introspect", uris["introspect"])
-                    if uris.get("introspect")
-                    else None,
-                    source="capability-statement",
-                )
-        raise DiscoveryFailed(f"{iss}/metadata has no oauth-uris extension")
-
-
-def _strings(value: Any) -> frozenset[str]:
-    return (
-        frozenset(item for item in value if isinstance(item, str))
-        if isinstance(value, list)
-        else frozenset()
-    )
-
-
-def _absolute(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise DiscoveryFailed(f"discovery: {name} is missing")
-    if not is_secure_url(value):
-        raise DiscoveryFailed(f"discovery: {name} must be an absolute https URL")
-    return value
 
 
 def _cache_key(iss: str) -> str:
@@ -122,25 +34,27 @@ def forget(iss: str) -> None:
     cache.delete(_cache_key(iss))
 
 
-def discover(iss: str, *, http: httpx.Client | None = None) -> SmartConfiguration:
-    """The configuration for a registered issuer, from cache or the network."""
+def discover(connection: EhrConnection) -> SmartConfiguration:
+    """The configuration of a registered EHR, from cache or the network, profile applied."""
+    return profile_for(connection.profile).adjust_discovery(discover_iss(connection.iss))
+
+
+def discover_iss(iss: str) -> SmartConfiguration:
+    """The configuration as the issuer publishes it (callers have checked `iss` is ours)."""
     cached = cache.get(_cache_key(iss))
     if cached is not None:
-        return _from_cache(cached)
-    client = http or httpx.Client(timeout=TIMEOUT)
-    try:
-        config = _fetch(iss, client)
-    finally:
-        if http is None:
-            client.close()
-    cache.set(_cache_key(iss), _to_cache(config), CACHE_TTL_S)
+        return from_json(cached)
+    config = _fetch(iss)
+    cache.set(_cache_key(iss), to_json(config), CACHE_TTL_S)
     return config
 
 
-def _fetch(iss: str, client: httpx.Client) -> SmartConfiguration:
-    headers = {"Accept": "application/json"}
+def _fetch(iss: str) -> SmartConfiguration:
+    client = outbound.client(outbound.Purpose.DISCOVERY)
     try:
-        response = client.get(f"{iss}/.well-known/smart-configuration", headers=headers)
+        response = client.get(
+            f"{iss}/.well-known/smart-configuration", headers={"Accept": "application/json"}
+        )
         if response.status_code == 200:
             return SmartConfiguration.from_smart_configuration(iss, _json_object(response))
         log.info(
@@ -151,28 +65,15 @@ def _fetch(iss: str, client: httpx.Client) -> SmartConfiguration:
         if response.status_code != 200:
             raise DiscoveryFailed(f"{iss}/metadata answered {response.status_code}")
         return SmartConfiguration.from_capability_statement(iss, _json_object(response))
-    except httpx.HTTPError as exc:
+    except outbound.HTTPError as exc:
         raise DiscoveryFailed(f"{iss}: {type(exc).__name__}") from exc
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
+def _json_object(response: outbound.Response) -> Mapping[str, Any]:
     try:
         body = response.json()
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DiscoveryFailed(f"{response.url} is not JSON") from exc
     if not isinstance(body, dict):
         raise DiscoveryFailed(f"{response.url} is not a JSON object")
     return body
-
-
-def _to_cache(config: SmartConfiguration) -> dict[str, Any]:
-    data = asdict(config)
-    for name in ("capabilities", "code_challenge_methods", "auth_methods"):
-        data[name] = sorted(data[name])
-    return data
-
-
-def _from_cache(data: dict[str, Any]) -> SmartConfiguration:
-    for name in ("capabilities", "code_challenge_methods", "auth_methods"):
-        data[name] = frozenset(data[name])
-    return SmartConfiguration(**data)

@@ -21,6 +21,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from smartapp.fhir.breaker import circuit_states
+
 log = logging.getLogger(__name__)
 
 
@@ -98,7 +100,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     results = readiness_checks()
     failing = [f"{result.name} ({result.backend})" for result in results if not result.ok]
-    from smartapp.fhir_client import circuit_states
 
     return JsonResponse(
         {

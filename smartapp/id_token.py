@@ -1,37 +1,32 @@
-"""id_token validation (OpenID Connect Core 3.1.3.7) for SMART's `openid fhirUser`.
+"""Validating an id_token against the issuer's published keys.
 
-Signature against the issuer's JWKS (refetched once when the key id is unknown, for key
-rotation), asymmetric algorithms only (never `none` or HMAC), then the claims: `iss` is the
-issuer, `aud` contains our client id (with `azp` equal to it when there are several
-audiences), `exp` in the future, `iat` present, and `nonce` equal to the one we sent.
-`fhirUser` may be absolute or relative to the FHIR base; it comes back absolute.
+The keys come from the `jwks_uri` (cached for an hour, refetched once when the token's key id
+is unknown, for key rotation); SMART 1.0-era servers that name no `jwks_uri` in SMART
+discovery are asked through OpenID Connect discovery. The checks themselves are
+`smart.id_token`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from django.core.cache import cache
-from joserfc import jwk, jwt
+from joserfc import jwk
 from joserfc.errors import JoseError
 
+from smart import id_token
 from smart.errors import IdTokenInvalid
+from smart.id_token import IdentityClaims
+from smartapp import outbound
+from smartapp.clock import clock
 
-ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
-LEEWAY_S = 60
 JWKS_TTL_S = 3600
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
 
-@dataclass(frozen=True)
-class IdentityClaims:
-    subject: str
-    fhir_user: str | None
-    claims: Mapping[str, Any]
+def _get_json(uri: str) -> Any:
+    response = outbound.client(outbound.Purpose.JWKS).get(uri)
+    response.raise_for_status()
+    return response.json()
 
 
 def _jwks(uri: str, *, refresh: bool = False) -> jwk.KeySet:
@@ -39,10 +34,8 @@ def _jwks(uri: str, *, refresh: bool = False) -> jwk.KeySet:
     document = None if refresh else cache.get(key)
     if document is None:
         try:
-            response = httpx.get(uri, timeout=TIMEOUT)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            document = _get_json(uri)
+        except (outbound.HTTPError, ValueError) as exc:
             raise IdTokenInvalid(f"could not read the JWKS at {uri}") from exc
         cache.set(key, document, JWKS_TTL_S)
     try:
@@ -57,12 +50,8 @@ def jwks_uri_from_openid_configuration(issuer: str) -> str:
     uri = cache.get(key)
     if uri is None:
         try:
-            response = httpx.get(
-                f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=TIMEOUT
-            )
-            response.raise_for_status()
-            uri = response.json()["jwks_uri"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            uri = _get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration")["jwks_uri"]
+        except (outbound.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise IdTokenInvalid("the issuer publishes no JWKS to check the id_token") from exc
         if not isinstance(uri, str):
             raise IdTokenInvalid("the issuer's jwks_uri is not a URL")
@@ -70,12 +59,8 @@ def jwks_uri_from_openid_configuration(issuer: str) -> str:
     return str(uri)
 
 
-def _decode(id_token: str, keys: jwk.KeySet) -> jwt.Token:
-    return jwt.decode(id_token, keys, algorithms=ALGORITHMS)
-
-
 def validate(
-    id_token: str,
+    token: str,
     *,
     jwks_uri: str,
     issuer: str,
@@ -86,32 +71,16 @@ def validate(
 ) -> IdentityClaims:
     try:
         try:
-            token = _decode(id_token, _jwks(jwks_uri))
+            claims = id_token.decode(token, _jwks(jwks_uri))
         except JoseError:
-            token = _decode(id_token, _jwks(jwks_uri, refresh=True))  # the key may have rotated
+            claims = id_token.decode(token, _jwks(jwks_uri, refresh=True))  # key rotated?
     except (JoseError, ValueError) as exc:
         raise IdTokenInvalid(f"signature check failed: {type(exc).__name__}") from exc
-    claims = token.claims
-    now = time.time() if now is None else now
-    if claims.get("iss") != issuer:
-        raise IdTokenInvalid("iss does not match the issuer")
-    audiences = claims.get("aud")
-    audiences = [audiences] if isinstance(audiences, str) else audiences or []
-    if client_id not in audiences:
-        raise IdTokenInvalid("aud does not name this app")
-    if len(audiences) > 1 and claims.get("azp") != client_id:
-        raise IdTokenInvalid("azp does not name this app")
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or exp + LEEWAY_S < now:
-        raise IdTokenInvalid("expired")
-    if not isinstance(iat, int | float) or iat - LEEWAY_S > now:
-        raise IdTokenInvalid("issued in the future")
-    if claims.get("nonce") != nonce:
-        raise IdTokenInvalid("nonce does not match")
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise IdTokenInvalid("no sub")
-    fhir_user = claims.get("fhirUser")
-    if isinstance(fhir_user, str) and fhir_user and "://" not in fhir_user:
-        fhir_user = f"{fhir_base.rstrip('/')}/{fhir_user.lstrip('/')}"
-    return IdentityClaims(subject, fhir_user if isinstance(fhir_user, str) else None, claims)
+    return id_token.check_claims(
+        claims,
+        issuer=issuer,
+        client_id=client_id,
+        nonce=nonce,
+        fhir_base=fhir_base,
+        now=clock().now().timestamp() if now is None else now,
+    )

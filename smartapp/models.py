@@ -14,7 +14,10 @@ from typing import Any
 from django.db import models
 from joserfc import jwk
 
-from smart.launch_states import LaunchState
+from smart import client_auth
+from smart.keys import import_private_pem
+from smart.launch_states import LaunchEvent, LaunchState, advance
+from smart.profiles import profiles
 from smart.scopes import DEFAULT_SCOPES, LaunchKind
 from smartapp.secretbox import binding, secret_box
 
@@ -45,10 +48,12 @@ class EncryptedFields:
         ]
 
 
-class ClientAuth(models.TextChoices):
-    PUBLIC = "none", "public (PKCE only)"
-    SECRET_BASIC = "client_secret_basic", "client_secret_basic"
-    PRIVATE_KEY_JWT = "private_key_jwt", "private_key_jwt"
+def _client_auth_choices() -> list[tuple[str, str]]:
+    return [(name, method.label) for name, method in client_auth.methods().items()]
+
+
+def _profile_choices() -> list[tuple[str, str]]:
+    return [(name, profile.label) for name, profile in profiles().items()]
 
 
 class EhrConnection(EncryptedFields, models.Model):
@@ -60,7 +65,7 @@ class EhrConnection(EncryptedFields, models.Model):
     iss = models.URLField("FHIR base (iss)", max_length=500, unique=True)
     client_id = models.CharField(max_length=200)
     client_auth = models.CharField(
-        max_length=30, choices=ClientAuth.choices, default=ClientAuth.SECRET_BASIC
+        max_length=30, choices=_client_auth_choices, default="client_secret_basic"
     )
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     private_key_encrypted = models.TextField(blank=True, editable=False)
@@ -72,6 +77,12 @@ class EhrConnection(EncryptedFields, models.Model):
     )
     scopes_provider = models.TextField(
         "scopes for standalone provider launch", default=DEFAULT_SCOPES[LaunchKind.PROVIDER]
+    )
+    profile = models.CharField(
+        max_length=40,
+        choices=_profile_choices,
+        default="generic",
+        help_text="EHR profile: the quirks of this server (smart/profiles.py)",
     )
     frame_origins = models.JSONField(
         default=list, blank=True, help_text="EHR origins allowed to show the app in an iframe"
@@ -97,8 +108,6 @@ class EhrConnection(EncryptedFields, models.Model):
         pem = self.get_secret("private_key")
         if not pem:
             return None
-        from smartapp.registry import import_private_pem
-
         key = import_private_pem(pem)
         key.ensure_kid()
         return key
@@ -160,6 +169,12 @@ class Launch(EncryptedFields, models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} launch {self.handle[:6]}... ({self.state})"
+
+    def transition(self, event: LaunchEvent) -> LaunchState:
+        """The only writer of `state`: the table in smart.launch_states decides, or raises
+        IllegalTransition. The caller holds the row lock and saves."""
+        self.state = advance(LaunchState(self.state), event)
+        return LaunchState(self.state)
 
 
 class TokenGrant(EncryptedFields, models.Model):

@@ -2,27 +2,46 @@
 
 SMART "best practices" and RFC 9700 4.4 (mix-up): the app accepts an `iss` only if it is
 registered and enabled, compared exactly. An unknown `iss` never triggers discovery, a
-redirect or the use of any credential.
+redirect or the use of any credential. How the app authenticates at each EHR is one of the
+registered methods in `smart.client_auth`; its quirks, one of the profiles in
+`smart.profiles`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from joserfc import jwk
-
-from smart.url_policy import is_secure_url
-from smartapp.models import ClientAuth, EhrConnection
+from smart import client_auth
+from smart.client_auth import ClientCredentials
+from smart.keys import UnusableKey, signing_key
+from smart.profiles import profiles
 from smart.scopes import LaunchKind
-from smartapp.token_client import ClientCredentials
-
-KEY_ALGORITHMS = {"RSA": "RS384", "EC": "ES384"}  # SMART asymmetric: RS384 or ES384 (P-384)
+from smart.url_policy import is_secure_url
+from smartapp.models import EhrConnection
 
 
 class RegistrationError(ValueError):
     """A registration that would not work; the message says which field."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What an administrator says about one EHR (ehr_register, the admin, the demo seed)."""
+
+    slug: str
+    name: str
+    iss: str
+    client_id: str
+    client_auth: str
+    client_secret: str | None = field(default=None, repr=False)
+    private_key_pem: str | None = field(default=None, repr=False)
+    scopes: dict[LaunchKind, str] | None = None
+    frame_origins: Sequence[str] = ()
+    enabled: bool = True
+    profile: str = "generic"
 
 
 def _check_url(name: str, value: str) -> None:
@@ -38,65 +57,56 @@ def _check_origin(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def import_private_pem(pem: str) -> jwk.Key:
-    """An RSA or EC private key from PEM, typed explicitly (never guessed as a symmetric key)."""
-    for key_type in (jwk.RSAKey, jwk.ECKey):
-        try:
-            return key_type.import_key(pem)
-        except Exception:  # noqa: S112 - not this type; try the next
-            continue
-    raise RegistrationError("private key: not an RSA or EC PEM private key")
+def checked_signing_key(pem: str) -> tuple[Any, str]:
+    try:
+        return signing_key(pem)
+    except UnusableKey as exc:
+        raise RegistrationError(str(exc)) from exc
 
 
-def _signing_key(pem: str) -> tuple[jwk.Key, str]:
-    key = import_private_pem(pem)
-    if not key.is_private:
-        raise RegistrationError("private key: a public key was given")
-    alg = KEY_ALGORITHMS.get(key.key_type)
-    if alg is None or (key.key_type == "EC" and key.as_dict().get("crv") != "P-384"):
-        raise RegistrationError("private key: RSA (RS384) or EC P-384 (ES384) only")
-    return key, alg
+def _check(registration: Registration) -> client_auth.ClientAuthMethod:
+    _check_url("iss", registration.iss)
+    known = client_auth.methods()
+    method = known.get(registration.client_auth)
+    if method is None:
+        raise RegistrationError(f"client_auth: one of {', '.join(known)}")
+    if method.needs_secret and not registration.client_secret:
+        raise RegistrationError(f"{method.name} needs a client secret")
+    if method.needs_private_key and not registration.private_key_pem:
+        raise RegistrationError(f"{method.name} needs a private key")
+    if registration.profile not in profiles():
+        raise RegistrationError(f"profile: one of {', '.join(profiles())}")
+    return method
 
 
-def register_connection(
-    *,
-    slug: str,
-    name: str,
-    iss: str,
-    client_id: str,
-    client_auth: str,
-    client_secret: str | None = None,
-    private_key_pem: str | None = None,
-    scopes: dict[LaunchKind, str] | None = None,
-    frame_origins: Sequence[str] = (),
-    enabled: bool = True,
-) -> EhrConnection:
+def register(registration: Registration) -> EhrConnection:
     """Create or update (by slug) a connection; secrets are encrypted before they are stored."""
-    _check_url("iss", iss)
-    if client_auth not in ClientAuth.values:
-        raise RegistrationError(f"client_auth: one of {', '.join(ClientAuth.values)}")
-    if client_auth == ClientAuth.SECRET_BASIC and not client_secret:
-        raise RegistrationError("client_secret_basic needs a client secret")
-    if client_auth == ClientAuth.PRIVATE_KEY_JWT and not private_key_pem:
-        raise RegistrationError("private_key_jwt needs a private key")
-    connection = EhrConnection.objects.filter(slug=slug).first() or EhrConnection(slug=slug)
-    connection.name, connection.iss, connection.client_id = name, iss, client_id
-    connection.client_auth, connection.enabled = client_auth, enabled
-    connection.frame_origins = [_check_origin(origin) for origin in frame_origins]
-    for kind, scope in (scopes or {}).items():
+    method = _check(registration)
+    connection = EhrConnection.objects.filter(slug=registration.slug).first()
+    connection = connection or EhrConnection(slug=registration.slug)
+    connection.name, connection.iss = registration.name, registration.iss
+    connection.client_id, connection.client_auth = registration.client_id, method.name
+    connection.enabled, connection.profile = registration.enabled, registration.profile
+    connection.frame_origins = [_check_origin(origin) for origin in registration.frame_origins]
+    for kind, scope in (registration.scopes or {}).items():
         setattr(connection, f"scopes_{kind.value}", " ".join(scope.split()))
     connection.set_secret(
-        "client_secret", client_secret if client_auth == ClientAuth.SECRET_BASIC else None
+        "client_secret", registration.client_secret if method.needs_secret else None
     )
-    if client_auth == ClientAuth.PRIVATE_KEY_JWT and private_key_pem:
-        key, alg = _signing_key(private_key_pem)
-        connection.set_secret("private_key", private_key_pem)
+    if method.needs_private_key and registration.private_key_pem:
+        key, alg = checked_signing_key(registration.private_key_pem)
+        connection.set_secret("private_key", registration.private_key_pem)
         connection.key_id, connection.signing_alg = key.thumbprint(), alg
-    elif client_auth != ClientAuth.PRIVATE_KEY_JWT:
+    elif not method.needs_private_key:
         connection.set_secret("private_key", None)
         connection.key_id = ""
     connection.save()
     return connection
+
+
+def register_connection(**fields: Any) -> EhrConnection:
+    """`register` with keyword arguments (the management command, the demo seed, tests)."""
+    return register(Registration(**fields))
 
 
 def enabled_connection(iss: str) -> EhrConnection | None:
@@ -105,29 +115,22 @@ def enabled_connection(iss: str) -> EhrConnection | None:
 
 
 def credentials_for(connection: EhrConnection) -> ClientCredentials:
-    if connection.client_auth == ClientAuth.PRIVATE_KEY_JWT:
-        return ClientCredentials(
-            connection.client_id,
-            "private_key_jwt",
-            private_key=connection.private_jwk(),
-            key_id=connection.key_id,
-            alg=connection.signing_alg,
-        )
-    if connection.client_auth == ClientAuth.SECRET_BASIC:
-        return ClientCredentials(
-            connection.client_id,
-            "client_secret_basic",
-            secret=connection.get_secret("client_secret"),
-        )
-    return ClientCredentials(connection.client_id, "none")
+    """The connection's client credentials, secrets decrypted for the call at hand."""
+    method = client_auth.method_for(connection.client_auth)
+    return ClientCredentials(
+        connection.client_id,
+        method.name,
+        secret=connection.get_secret("client_secret") if method.needs_secret else None,
+        private_key=connection.private_jwk() if method.needs_private_key else None,
+        key_id=connection.key_id,
+        alg=connection.signing_alg,
+    )
 
 
 def public_jwks() -> dict[str, Any]:
     """The public halves of every enabled connection's signing key (our JWKS URL)."""
     keys = []
-    for connection in EhrConnection.objects.filter(
-        enabled=True, client_auth=ClientAuth.PRIVATE_KEY_JWT
-    ):
+    for connection in EhrConnection.objects.filter(enabled=True).exclude(key_id=""):
         public = connection.public_jwk()
         if public is not None:
             keys.append(public)

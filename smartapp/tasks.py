@@ -1,4 +1,8 @@
-"""Housekeeping tasks run by Celery beat (schedule: CELERY_BEAT_SCHEDULE in settings)."""
+"""Celery tasks: housekeeping on a schedule (CELERY_BEAT_SCHEDULE) and the summary warm-up.
+
+Tasks carry ids only: no token or PHI ever goes into a Celery message. They import the
+services they run; services never import tasks (views queue them), so there is no cycle.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,12 @@ from importlib import import_module
 
 from celery import shared_task
 from django.conf import settings
+
+from smart.errors import SmartAppError
+from smart.launch_states import LaunchState
+from smartapp.launches.housekeeping import purge
+from smartapp.models import Launch
+from smartapp.summary.service import build_summary
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +32,6 @@ def purge_expired_sessions() -> None:
 @shared_task(name="smartapp.tasks.purge_launches")
 def purge_launches() -> dict[str, int]:
     """Expire abandoned sign-ins and stale sessions; delete long-ended launches. Idempotent."""
-    from smartapp.launches import purge
-
     counts = purge()
     log.info("launches purged", extra=counts)
     return counts
@@ -31,15 +39,7 @@ def purge_launches() -> dict[str, int]:
 
 @shared_task(name="smartapp.tasks.warm_summary", ignore_result=True)
 def warm_summary(launch_id: str) -> None:
-    """Fill the summary cache right after a launch, so the first page is quick.
-
-    Carries only the launch id: no token or PHI ever goes into a Celery message.
-    """
-    from smart.errors import SmartAppError
-    from smart.launch_states import LaunchState
-    from smartapp.models import Launch
-    from smartapp.summary_service import build_summary
-
+    """Fill the summary cache right after a launch, so the first page is quick."""
     launch = (
         Launch.objects.select_related("connection")
         .filter(pk=launch_id, state=LaunchState.ACTIVE)
@@ -51,3 +51,13 @@ def warm_summary(launch_id: str) -> None:
         build_summary(launch)
     except SmartAppError as error:
         log.info("summary warm-up skipped", extra={"code": error.code})
+
+
+def queue_warm_up(launch: Launch) -> None:
+    """Queue the summary warm-up (eager without a broker); never fails the caller."""
+    if not launch.patient_id:
+        return
+    try:
+        warm_summary.delay(str(launch.pk))
+    except Exception as exc:
+        log.warning("summary warm-up not queued", extra={"error": type(exc).__name__})

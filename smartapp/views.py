@@ -1,9 +1,10 @@
 """The SMART entry points: EHR launch, standalone start, callback, our JWKS.
 
-Views parse, call `smartapp.launches`, and redirect or render; SmartAppError becomes the
-error page in middleware. Launch and callback responses carry `Referrer-Policy: no-referrer`
-so neither the EHR's `launch` nor the authorization `code` leaks through a Referer header,
-and the callback ends in a 303 to a clean URL so reload and back cannot replay the code.
+Views parse, call the launch services (`smartapp.launches`), and redirect or render;
+SmartAppError becomes the error page in middleware. Launch and callback responses carry
+`Referrer-Policy: no-referrer` so neither the EHR's `launch` nor the authorization `code`
+leaks through a Referer header, and the callback ends in a 303 to a clean URL so reload and
+back cannot replay the code.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from smartapp import launches, registry
 from smart.errors import BadLaunchRequest
+from smart.scopes import LaunchKind
+from smartapp import registry, tasks
+from smartapp.launches import callback as launch_callback
+from smartapp.launches import start as launch_start
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection
-from smart.scopes import LaunchKind
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
@@ -34,7 +37,7 @@ def ehr_launch(request: HttpRequest) -> HttpResponse:
     iss = request.GET.get("iss")
     connection = registry.enabled_connection(iss) if iss else None
     allow_framing(request, connection.frame_origins if connection else [])
-    url = launches.start_ehr_launch(
+    url = launch_start.start_ehr_launch(
         iss=iss, launch_param=request.GET.get("launch"), session=request.session
     )
     return _no_referrer(HttpResponseRedirect(url))
@@ -61,15 +64,16 @@ def standalone_start(request: HttpRequest) -> HttpResponse:
     scope = " ".join(request.POST.get("scope", "").split()) or None
     if (kind is LaunchKind.PROVIDER or scope) and not qa_allowed(request):
         raise BadLaunchRequest("provider launches and custom scopes are for QA and staff")
-    url = launches.start(connection=connection, kind=kind, session=request.session, scope=scope)
+    url = launch_start.start(connection=connection, kind=kind, session=request.session, scope=scope)
     return _no_referrer(HttpResponseRedirect(url))
 
 
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    params = launches.CallbackParams.from_query(request.GET)
-    launch = launches.complete_callback(params, request.session)
+    params = launch_callback.CallbackParams.from_query(request.GET)
+    launch = launch_callback.complete_callback(params, request.session)
+    tasks.queue_warm_up(launch)
     allow_framing(request, launch.connection.frame_origins)
     target = reverse("portal:summary", args=[launch.handle])
     if not launch.patient_id:

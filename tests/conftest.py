@@ -70,7 +70,7 @@ def _fresh_cache() -> Iterator[None]:
     database starts empty: what one test cached must not steer the next."""
     from django.core.cache import cache
 
-    from smartapp.fhir_client import reset_circuits
+    from smartapp.fhir.breaker import reset_circuits
 
     cache.clear()
     reset_circuits()

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from smartapp.models import ClientAuth
-from smartapp.registry import RegistrationError, register_connection
+from smart import client_auth
+from smart.profiles import profiles
 from smart.scopes import LaunchKind
+from smartapp.registry import RegistrationError, register_connection
 
 
 class Command(BaseCommand):
@@ -23,7 +24,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--client-id", required=True)
         auth = parser.add_mutually_exclusive_group(required=True)
-        auth.add_argument("--client-secret", help="client_secret_basic")
+        auth.add_argument(
+            "--client-secret", help="client_secret_basic (or the method --client-auth names)"
+        )
         auth.add_argument(
             "--private-key", type=Path, help="PEM file: private_key_jwt (RSA or EC P-384)"
         )
@@ -40,15 +43,28 @@ class Command(BaseCommand):
             default=[],
             help="an EHR origin allowed to show the app in an iframe",
         )
+        parser.add_argument(
+            "--client-auth",
+            choices=sorted(client_auth.methods()),
+            default=None,
+            help="the token endpoint auth method (default: from the credential given)",
+        )
+        parser.add_argument(
+            "--profile",
+            choices=sorted(profiles()),
+            default="generic",
+            help="the EHR profile (smart/profiles.py): this server's known quirks",
+        )
         parser.add_argument("--disabled", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["client_secret"]:
-            method = ClientAuth.SECRET_BASIC
-        elif options["private_key"]:
-            method = ClientAuth.PRIVATE_KEY_JWT
-        else:
-            method = ClientAuth.PUBLIC
+        method = options["client_auth"] or (
+            "client_secret_basic"
+            if options["client_secret"]
+            else "private_key_jwt"
+            if options["private_key"]
+            else "none"
+        )
         pem = options["private_key"].read_text() if options["private_key"] else None
         scopes = {
             kind: options[f"scopes_{kind.value}"]
@@ -67,6 +83,7 @@ class Command(BaseCommand):
                 scopes=scopes,
                 frame_origins=options["frame_origin"],
                 enabled=not options["disabled"],
+                profile=options["profile"],
             )
         except RegistrationError as exc:
             raise CommandError(str(exc)) from exc

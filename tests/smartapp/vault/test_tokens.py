@@ -7,9 +7,11 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from smart.clock import ManualClock
 from smart.launch_states import LaunchState
+from smartapp.clock import use_clock
 from smartapp.models import Launch, TokenGrant
-from tests.smartapp.test_launch_refusals import refused
+from tests.smartapp.launches.test_launch_refusals import refused
 
 SCOPES_WITHOUT_OFFLINE = "launch/patient openid fhirUser patient/Patient.rs"
 
@@ -119,10 +121,12 @@ def test_an_unwell_token_endpoint_is_retried_then_temporary(sandbox, connect, br
         token_error={"error": "temporarily_unavailable", "grant_type": "refresh_token"},
     )
     expire_access_token()
-    response = browser.client.get(f"/l/{launch.handle}/")
+    with use_clock(ManualClock()) as clock:
+        response = browser.client.get(f"/l/{launch.handle}/")
     refused(response, 503, "ehr_unavailable")
     assert b"Try again" in response.content
     assert refreshes(sandbox) == 3  # bounded retries
+    assert clock.slept == [0.25, 0.75]  # with back-off between them (on the app's clock)
     assert TokenGrant.objects.count() == 1  # the grant stays
     assert Launch.objects.get().state == LaunchState.ACTIVE
 

@@ -1,4 +1,4 @@
-"""smartapp.refresh_lock: each strategy excludes a second holder and bounds the wait."""
+"""smartapp.vault.lock: each strategy excludes a second holder and bounds the wait."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.db import connection, connections
 from django.test import override_settings
 
-from smartapp import refresh_lock
-from smartapp.refresh_lock import LockTimeout
+from smartapp.vault import lock as refresh_lock
+from smartapp.vault.lock import LockTimeout
 
 
 def hold_elsewhere(

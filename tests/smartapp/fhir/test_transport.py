@@ -1,31 +1,38 @@
-"""smartapp.fhir_client: the circuit breaker, the R4 model check, retries over real HTTP."""
+"""smartapp.fhir: the circuit breaker (on a manual clock), the R4 model check, retries over real
+HTTP."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from django.test import override_settings
 
-from smartapp import fhir_client
+from smart.clock import ManualClock
 from smart.errors import EhrUnavailable
-from smartapp.fhir_client import CircuitBreaker, well_formed
+from smartapp.clock import use_clock
+from smartapp.fhir.breaker import CircuitBreaker, reset_circuits
+from smartapp.fhir.resources import well_formed
+from smartapp.fhir.search import search
 
 
 def test_breaker_opens_fails_fast_then_probes_once() -> None:
+    with use_clock(ManualClock()) as clock:
+        _breaker_cycle(clock)
+
+
+def _breaker_cycle(clock: ManualClock) -> None:
     breaker = CircuitBreaker(threshold=3, cool_down_s=0.2)
     for _ in range(3):
         assert breaker.allow()
         breaker.failed()
     assert breaker.state == "open"
     assert not breaker.allow()
-    time.sleep(0.25)
+    clock.advance(0.25)
     assert breaker.state == "half-open"
     assert breaker.allow()  # one probe
     assert not breaker.allow()  # and only one
     breaker.failed()
     assert breaker.state == "open"  # the probe failed: open again
-    time.sleep(0.25)
+    clock.advance(0.25)
     assert breaker.allow()
     breaker.succeeded()
     assert breaker.state == "closed"
@@ -56,17 +63,17 @@ def test_an_unwell_ehr_trips_its_breaker_and_readyz_shows_it(
 ) -> None:
     from sandbox.models import Token
 
-    fhir_client.reset_circuits()
+    reset_circuits()
     connection = connect(fail={"Condition": 503})
     browser.launch(browser.start_standalone(connection), user="Patient/pat-01")
     token = Token.objects.get().access_token
     for _ in range(2):
         with pytest.raises(EhrUnavailable):
-            fhir_client.search(connection.iss, token, "Condition", {"patient": "pat-01"})
+            search(connection.iss, token, "Condition", {"patient": "pat-01"})
     sandbox.reset_stats()
     with pytest.raises(EhrUnavailable, match="circuit open"):
-        fhir_client.search(connection.iss, token, "Condition", {"patient": "pat-01"})
+        search(connection.iss, token, "Condition", {"patient": "pat-01"})
     assert sandbox.stats()["fhir_requests"] == {}  # failed fast, nothing sent
     circuits = client.get("/readyz").json()["ehr_circuits"]
     assert circuits[connection.iss]["state"] == "open"
-    fhir_client.reset_circuits()
+    reset_circuits()

@@ -29,6 +29,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 
+from smartapp.lock_objects import grant_qs_for_update
+
 LOCK_TTL_S = 30  # longer than a refresh can take (token client timeouts and retries)
 WAIT_S = 15.0
 
@@ -73,13 +75,11 @@ def _redis(key: str, wait_s: float) -> Iterator[None]:
 
 @contextmanager
 def _row(grant_pk: Any, wait_s: float) -> Iterator[None]:
-    from smartapp.models import TokenGrant
-
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(wait_s * 1000)}ms"])
         try:
-            TokenGrant.objects.select_for_update().filter(pk=grant_pk).first()
+            grant_qs_for_update(grant_pk).first()
         except OperationalError as exc:
             raise LockTimeout(str(grant_pk)) from exc
         yield

@@ -1,10 +1,12 @@
-"""smartapp.discovery: parsing both discovery documents; refusing unusable ones."""
+"""smart.discovery: parsing both discovery documents; refusing unusable ones."""
 
 from __future__ import annotations
 
 import pytest
 
-from smartapp.discovery import OAUTH_URIS, SmartConfiguration, _from_cache, _to_cache
+from smart.discovery import OAUTH_URIS, SmartConfiguration
+from smart.discovery import from_json as _from_cache
+from smart.discovery import to_json as _to_cache
 from smart.errors import DiscoveryFailed
 
 ISS = "https://ehr.example.org/fhir"

@@ -1,0 +1,8 @@
+"""Launch services, one module per moment of a launch's life.
+
+- `browser`: which browser session a launch belongs to;
+- `start`: record a launch and build the authorization request (EHR and standalone);
+- `callback`: the redirect back from the EHR, checked step by step, and the code exchange;
+- `pages`: finding an active launch for a page, choosing a patient, signing out;
+- `housekeeping`: expiring what was abandoned, deleting what ended long ago.
+"""

@@ -1,0 +1,200 @@
+"""The callback: the EHR sends the browser back with `code` and `state` (or an `error`).
+
+The order of checks on the callback is the security argument (SMART App Launch 2.x; RFC 6749
+10.12; RFC 9207; RFC 9700 4.4 and 4.7), so it is spelled out:
+
+1. `state` names a launch (looked up by its SHA-256, never stored in the clear),
+2. it has not been used (single use, consumed under a row lock before anything else),
+3. it belongs to this browser session, and is younger than 10 minutes,
+4. `iss`, when present (or required by the server), is the issuer we sent the user to,
+5. an `error` ends the launch (`access_denied` as the user's choice, anything else failed);
+   `error_uri` is never followed,
+6. the code is exchanged with the verifier and the connection's client authentication,
+7. the token response is checked, the id_token verified when `openid` was granted,
+8. the launch patient is read before anything about them is shown.
+
+Only then does the launch become active and its pages reachable, under an opaque handle.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
+
+from smart.errors import (
+    AccessDenied,
+    AuthorizationFailed,
+    IdTokenInvalid,
+    IssuerMismatch,
+    PatientUnavailable,
+    SessionMismatch,
+    SmartAppError,
+    StateExpired,
+    StateMissing,
+    StateReplayed,
+)
+from smart.launch_states import LaunchEvent
+from smart.profiles import profile_for
+from smart.scopes import GrantedScopes
+from smart.token_response import TokenResponse
+from smartapp import discovery, id_token, registry, token_endpoint
+from smartapp.clock import clock
+from smartapp.fhir import resources
+from smartapp.launches.browser import browser_of, remember, sha256
+from smartapp.lock_objects import launch_by_state_qs_for_update, launch_qs_for_update
+from smartapp.models import Launch
+from smartapp.vault import store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallbackParams:
+    state: str | None
+    code: str | None
+    error: str | None
+    iss: str | None
+
+    @classmethod
+    def from_query(cls, query: Any) -> CallbackParams:
+        def one(name: str) -> str | None:
+            values = query.getlist(name)
+            return values[0] if len(values) == 1 and values[0] else None
+
+        return cls(one("state"), one("code"), one("error"), one("iss"))
+
+
+Refusal = tuple[LaunchEvent, SmartAppError]
+
+
+def _refusal(launch: Launch, params: CallbackParams, session: SessionBase) -> Refusal | None:
+    """Steps 3 to 5 for a launch whose state was just spent: why to refuse it, if at all."""
+    if launch.browser != browser_of(session):
+        return LaunchEvent.AUTH_ERROR, SessionMismatch("state from another session")
+    if clock().now() > launch.state_expires_at:
+        return LaunchEvent.TIMED_OUT, StateExpired("state older than 10 minutes")
+    if (params.iss is not None and params.iss != launch.expected_issuer) or (
+        params.iss is None and launch.iss_required
+    ):
+        return LaunchEvent.AUTH_ERROR, IssuerMismatch("RFC 9207 iss mismatch")
+    if params.error == "access_denied":
+        return LaunchEvent.DENIED, AccessDenied()
+    if params.error is not None or params.code is None:
+        return LaunchEvent.AUTH_ERROR, AuthorizationFailed(
+            f"authorization error {params.error!r}"[:120]
+        )
+    return None
+
+
+def _end(launch: Launch, event: LaunchEvent, error: SmartAppError) -> None:
+    """Record a failed launch; the caller raises `error` after the transaction commits."""
+    launch.transition(event)
+    launch.failure_code = error.code
+    launch.save()
+    error.about(launch.connection)
+
+
+def _consume_state(params: CallbackParams, session: SessionBase) -> Launch:
+    """Steps 1 to 5, under a row lock; the state is spent whatever happens next."""
+    if params.state is None:
+        raise StateMissing("no state")
+    with transaction.atomic():
+        launch = launch_by_state_qs_for_update(sha256(params.state)).first()
+        if launch is None:
+            raise StateMissing("unknown state")
+        if launch.state_used_at is not None:
+            raise StateReplayed(f"state of {launch.handle[:6]} replayed").about(launch.connection)
+        launch.state_used_at = clock().now()
+        refusal = _refusal(launch, params, session)
+        if refusal is None:
+            launch.transition(LaunchEvent.CODE_RECEIVED)
+            launch.save()
+        else:
+            _end(launch, *refusal)
+    if refusal is not None:
+        raise refusal[1]
+    return launch
+
+
+def _identity(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
+    if not GrantedScopes.parse(tokens.scope).has_openid:
+        return {}
+    if tokens.id_token is None:
+        raise IdTokenInvalid("openid granted but no id_token")
+    config = discovery.discover(launch.connection)
+    jwks_uri = config.jwks_uri or id_token.jwks_uri_from_openid_configuration(
+        launch.expected_issuer
+    )
+    identity = id_token.validate(
+        tokens.id_token,
+        jwks_uri=jwks_uri,
+        issuer=launch.expected_issuer,
+        client_id=launch.connection.client_id,
+        nonce=launch.nonce,
+        fhir_base=launch.connection.iss,
+    )
+    return {"sub": identity.subject, "fhirUser": identity.fhir_user or ""}
+
+
+def _exchange(launch: Launch, code: str) -> tuple[TokenResponse, dict[str, Any]]:
+    """Steps 6 to 8: tokens for the code, the identity checked, the patient readable."""
+    connection = launch.connection
+    normalise = partial(
+        profile_for(connection.profile).normalise_token_response,
+        requested_scope=launch.requested_scope,
+    )
+    tokens = token_endpoint.exchange_code(
+        registry.credentials_for(connection),
+        launch.token_endpoint,
+        code=code,
+        redirect_uri=launch.redirect_uri,
+        verifier=str(launch.get_secret("verifier")),
+        normalise=normalise,
+    )
+    identity = _identity(launch, tokens)
+    if tokens.patient:
+        resources.read_patient(connection.iss, tokens.access_token, tokens.patient)
+    elif not GrantedScopes.parse(tokens.scope).user_level_patients:
+        raise PatientUnavailable("no patient context and no patient search allowed")
+    return tokens, identity
+
+
+def _accept(launch: Launch, tokens: TokenResponse, identity: dict[str, Any]) -> Launch:
+    """Store the grant and the launch context; the launch becomes active."""
+    with transaction.atomic():
+        locked = launch_qs_for_update(launch.pk).get()
+        store.store(locked, tokens, identity, clock().now())
+        locked.granted_scope = tokens.scope
+        locked.patient_id = tokens.patient or ""
+        locked.encounter_id = tokens.encounter or ""
+        locked.fhir_user = identity.get("fhirUser", "")
+        locked.need_patient_banner = tokens.need_patient_banner
+        locked.smart_style_url = tokens.smart_style_url or ""
+        locked.fhir_context = list(tokens.fhir_context)
+        locked.intent = tokens.intent or ""
+        locked.tenant = tokens.tenant or ""
+        locked.transition(LaunchEvent.TOKENS_ACCEPTED)
+        locked.save()
+    return locked
+
+
+def complete_callback(params: CallbackParams, session: SessionBase) -> Launch:
+    """Steps 1 to 8; returns the active launch, or raises the error to show."""
+    launch = _consume_state(params, session)
+    try:
+        tokens, identity = _exchange(launch, str(params.code))
+    except SmartAppError as error:
+        if isinstance(error, token_endpoint.TokenRequestFailed):
+            discovery.forget(launch.connection.iss)  # a cached endpoint may be stale
+        with transaction.atomic():
+            _end(launch_qs_for_update(launch.pk).get(), LaunchEvent.EXCHANGE_FAILED, error)
+        raise
+    active = _accept(launch, tokens, identity)
+    remember(session, active.handle)
+    log.info("launch active", extra={"launch": active.handle[:6], "ehr": active.connection.slug})
+    return active

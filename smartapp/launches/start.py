@@ -1,0 +1,112 @@
+"""Starting a launch: record it, then send the browser to the EHR's authorization endpoint.
+
+SMART App Launch 2.x "app-launch": an EHR launch arrives as `GET /smart/launch?iss=&launch=`
+and is accepted only for a registered, enabled `iss` (RFC 9700 4.4, mix-up); a standalone
+launch starts from our own pages. Either way the launch gets a fresh PKCE pair (S256), a
+256-bit `state` stored only as its hash, a nonce for the id_token, and the scopes its kind
+needs (`launch` for EHR launches, `launch/patient` for patients), in the syntax the EHR's
+profile speaks.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+
+from smart.authorize import authorization_url
+from smart.errors import BadLaunchRequest, UnknownIssuer
+from smart.launch_states import LaunchEvent
+from smart.pkce import new_pair
+from smart.profiles import profile_for
+from smart.scopes import LaunchKind
+from smartapp import discovery, registry
+from smartapp.clock import clock
+from smartapp.launches.browser import browser_of, sha256
+from smartapp.models import EhrConnection, Launch
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+STATE_BYTES = 32  # 256 bits; SMART asks for at least 122
+HANDLE_BYTES = 16
+CONTEXT_SCOPE = {LaunchKind.EHR: "launch", LaunchKind.PATIENT: "launch/patient"}
+
+
+def redirect_uri() -> str:
+    return f"{settings.APP_BASE_URL}/smart/callback"
+
+
+def _with(scope: str, required: str | None) -> str:
+    if required is None or required in scope.split():
+        return scope
+    return f"{required} {scope}"
+
+
+def start(
+    *,
+    connection: EhrConnection,
+    kind: LaunchKind,
+    session: SessionBase,
+    launch_param: str | None = None,
+    scope: str | None = None,
+) -> str:
+    """Record a new launch and return the authorization URL to send the browser to."""
+    config = discovery.discover(connection)
+    profile = profile_for(connection.profile)
+    requested = _with(
+        profile.request_scope(scope or connection.scopes_for(kind), config),
+        CONTEXT_SCOPE.get(kind),
+    )
+    pkce, state, nonce = new_pair(), secrets.token_urlsafe(STATE_BYTES), secrets.token_urlsafe(24)
+    launch = Launch(
+        handle=secrets.token_urlsafe(HANDLE_BYTES),
+        connection=connection,
+        kind=kind.value,
+        browser=browser_of(session),
+        state_hash=sha256(state),
+        state_expires_at=clock().now() + STATE_TTL,
+        launch_param=launch_param or "",
+        redirect_uri=redirect_uri(),
+        nonce=nonce,
+        authorization_endpoint=config.authorization_endpoint,
+        token_endpoint=config.token_endpoint,
+        expected_issuer=config.oidc_issuer or connection.iss,
+        iss_required=config.iss_parameter_supported,
+        requested_scope=requested,
+    )
+    launch.transition(LaunchEvent.REDIRECTED)
+    launch.set_secret("verifier", pkce.verifier)
+    launch.save()
+    log.info(
+        "launch started",
+        extra={"launch": launch.handle[:6], "kind": kind.value, "ehr": connection.slug},
+    )
+    return authorization_url(
+        endpoint=config.authorization_endpoint,
+        client_id=connection.client_id,
+        redirect_uri=launch.redirect_uri,
+        scope=requested,
+        state=state,
+        aud=connection.iss,
+        code_challenge=pkce.challenge,
+        nonce=nonce,
+        launch=launch_param,
+    )
+
+
+def start_ehr_launch(*, iss: str | None, launch_param: str | None, session: SessionBase) -> str:
+    """`GET /smart/launch?iss=...&launch=...` from the EHR."""
+    if not iss:
+        raise BadLaunchRequest("no iss")
+    connection = registry.enabled_connection(iss)
+    if connection is None:
+        raise UnknownIssuer(f"unregistered iss {iss[:200]!r}")
+    if not launch_param:
+        raise BadLaunchRequest("no launch")
+    return start(
+        connection=connection, kind=LaunchKind.EHR, session=session, launch_param=launch_param
+    )

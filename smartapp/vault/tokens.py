@@ -1,0 +1,172 @@
+"""Token management: a usable access token for a launch, refreshed single-flight.
+
+`access_token(launch)` is the one way to get a token to send. Within the refresh margin of
+expiry (`policy`) it refreshes first, inside the launch's refresh lock (`lock`): the first
+caller refreshes, everyone who waited re-reads the grant and takes the winner's token.
+Refresh eligibility comes from holding a refresh token, not from the scope string (some EHRs
+leave `offline_access` out of `scope` yet issue one).
+
+Failure model (SMART App Launch 2.x "refresh"; RFC 6749 5.2 and 6):
+- an OAuth error from the token endpoint (`invalid_grant`, `invalid_client`, ...) or an
+  unusable answer ends the grant: tokens deleted, launch `reauth_required`, and the user sees
+  "your session with <EHR> has ended" with the way back in;
+- a timeout or 5xx is retried with back-off, then reported as temporary; the grant stays and
+  the next page tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+
+from smart.errors import EhrUnavailable, GrantLost, SmartAppError, TokenExchangeFailed
+from smart.launch_states import LaunchEvent, LaunchState
+from smart.profiles import profile_for
+from smart.token_response import TokenResponse
+from smartapp import discovery, registry, token_endpoint
+from smartapp.clock import clock
+from smartapp.lock_objects import launch_qs_for_update
+from smartapp.models import Launch, TokenGrant
+from smartapp.summary.cache import forget as forget_cached_phi
+from smartapp.vault import store
+from smartapp.vault.lock import LockTimeout, refresh_lock
+from smartapp.vault.policy import RefreshPolicy
+
+log = logging.getLogger(__name__)
+
+
+def policy() -> RefreshPolicy:
+    return RefreshPolicy(skew_s=float(getattr(settings, "TOKEN_REFRESH_SKEW_S", 60)))
+
+
+def is_stale(grant: TokenGrant) -> bool:
+    return policy().is_stale(grant.expires_at, grant.lifetime_s, clock().now())
+
+
+def token_and_version(launch: Launch) -> tuple[str, int]:
+    """A usable access token and the grant version it belongs to (for a later 401 retry)."""
+    grant = store.grant_of(launch)
+    if not is_stale(grant):
+        return store.access_token(grant), grant.version
+    token = refresh(launch, seen_version=grant.version)
+    return token, store.grant_of(launch).version
+
+
+def access_token(launch: Launch) -> str:
+    """A usable access token for the launch: the stored one, or a fresh one."""
+    return token_and_version(launch)[0]
+
+
+def _lock(grant: TokenGrant) -> AbstractContextManager[None]:
+    if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
+        return nullcontext()  # test-only switch (tests/settings.py): shows what the lock prevents
+    return refresh_lock(grant.pk)
+
+
+def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
+    """A fresh access token, refreshed at most once however many callers race here.
+
+    `seen_version` is the grant version the caller's token came from: a caller that finds a
+    newer version after taking the lock takes that token rather than refreshing again.
+    `refused` says the EHR refused the current token (a FHIR 401), so it is not reused.
+    """
+    grant = store.grant_of(launch)
+    try:
+        with _lock(grant):
+            grant = store.grant_of(launch)  # re-read: someone may have refreshed while we waited
+            if grant.version != seen_version and not is_stale(grant):
+                return store.access_token(grant)
+            refresh_token = store.refresh_token(grant)
+            if not refresh_token:
+                if not refused and grant.expires_at > clock().now():
+                    return store.access_token(grant)  # still valid; nothing to refresh with
+                raise end_grant(launch, GrantLost("expired and no refresh token"))
+            tokens = _call_token_endpoint(launch, grant, refresh_token)
+            with transaction.atomic():
+                store.apply(grant, tokens, clock().now())
+                grant.save()
+            log.info(
+                "access token refreshed",
+                extra={"launch": launch.handle[:6], "version": grant.version},
+            )
+            return tokens.access_token
+    except LockTimeout:
+        grant = store.grant_of(launch)
+        if grant.expires_at > clock().now() and grant.version != seen_version:
+            return store.access_token(grant)
+        raise EhrUnavailable("refresh lock wait timed out").about(launch.connection) from None
+
+
+def _call_token_endpoint(launch: Launch, grant: TokenGrant, refresh_token: str) -> TokenResponse:
+    credentials = registry.credentials_for(launch.connection)
+    normalise = partial(
+        profile_for(launch.connection.profile).normalise_token_response,
+        requested_scope=grant.scope,
+    )
+    delays = policy().retry_delays_s
+    for attempt, delay in enumerate((*delays, None), start=1):
+        try:
+            return token_endpoint.refresh(
+                credentials, launch.token_endpoint, refresh_token, normalise=normalise
+            )
+        except EhrUnavailable:
+            if delay is None:
+                log.warning("refresh failed: EHR unavailable", extra={"attempts": attempt})
+                raise
+            clock().sleep(delay)
+        except TokenExchangeFailed as error:  # OAuth error or unusable answer: the grant is over
+            raise end_grant(launch, GrantLost(error.detail)) from error
+    raise AssertionError("unreachable")
+
+
+def end_grant(
+    launch: Launch, error: SmartAppError, event: LaunchEvent = LaunchEvent.GRANT_LOST
+) -> SmartAppError:
+    """Delete the launch's tokens and move it out of `active`; returns `error` to raise."""
+    with transaction.atomic():
+        locked = launch_qs_for_update(launch.pk).get()
+        store.delete(locked)
+        if locked.state == LaunchState.ACTIVE:
+            locked.transition(event)
+            locked.failure_code = error.code
+            locked.save(update_fields=["state", "failure_code", "updated"])
+    forget_cached_phi(launch)
+    log.info("grant ended", extra={"launch": launch.handle[:6], "code": error.code})
+    return error.about(launch.connection)
+
+
+def revoke_and_forget(launch: Launch) -> None:
+    """Sign-out: give the tokens back to the EHR (RFC 7009), then delete them and cached PHI.
+
+    The refresh token goes first (revoking it should end the whole grant, RFC 7009 2.1), then
+    the access token. A revocation that fails is logged and does not block the sign-out: the
+    tokens are deleted here either way.
+    """
+    grant = store.find(launch)
+    if grant is not None:
+        endpoint = _revocation_endpoint(launch)
+        credentials = registry.credentials_for(launch.connection)
+        for token, hint in (
+            (store.refresh_token(grant), "refresh_token"),
+            (store.access_token(grant), "access_token"),
+        ):
+            if token and endpoint:
+                try:
+                    token_endpoint.revoke(credentials, endpoint, token, hint)
+                except Exception as exc:  # never block a sign-out
+                    log.warning(
+                        "revocation failed", extra={"hint": hint, "error": type(exc).__name__}
+                    )
+        TokenGrant.objects.filter(pk=grant.pk).delete()
+    forget_cached_phi(launch)
+
+
+def _revocation_endpoint(launch: Launch) -> str | None:
+    try:
+        return discovery.discover(launch.connection).revocation_endpoint
+    except SmartAppError:
+        return None
