@@ -15,12 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from sandbox import stats
-from sandbox.auth_views import DEFAULT_PRACTITIONER, _display_name, _error_page, with_site
-from sandbox.authorization import new_launch_id
 from sandbox.clients import DEMO_CLIENT_ID
 from sandbox.fhir_store import get_store
+from sandbox.launch_context import new_launch_id
 from sandbox.models import Client, Launch
+from sandbox.people import DEFAULT_PRACTITIONER, display_name
 from sandbox.site import SandboxSite
+from sandbox.view_helpers import error_page, with_site
 
 
 @require_GET
@@ -37,13 +38,13 @@ def ehr_launch(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     """The EHR's "open app" button: make a launch context, send the browser to the app."""
     client = Client.objects.filter(client_id=request.GET.get("client_id", "")).first()
     if client is None or not client.launch_uri:
-        return _error_page(
+        return error_page(
             request, "Unknown app", "No registered app with a launch URL has that client_id."
         )
     store = get_store()
     patient = request.GET.get("patient") or site.options.patient or ""
     if patient and store.get("Patient", patient) is None:
-        return _error_page(request, "Unknown patient", "Pick a patient from the chart list.")
+        return error_page(request, "Unknown patient", "Pick a patient from the chart list.")
     user = request.GET.get("user") or site.options.user or DEFAULT_PRACTITIONER
     user_ref = user if "/" in user else f"Practitioner/{user}"
     launch = Launch.objects.create(
@@ -71,7 +72,7 @@ def chart(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     )
     context: dict[str, Any] = {
         "patients": [
-            (r["id"], _display_name(r), r.get("birthDate", "")) for r in store.search("Patient", [])
+            (r["id"], display_name(r), r.get("birthDate", "")) for r in store.search("Patient", [])
         ],
         "client_id": client_id,
         "site": site,
@@ -79,12 +80,12 @@ def chart(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     if patient_id:
         patient = store.get("Patient", patient_id)
         if patient is None:
-            return _error_page(
+            return error_page(
                 request, "Unknown patient", "Pick a patient from the list.", status=404
             )
         context["patient"] = {
             "id": patient_id,
-            "name": _display_name(patient),
+            "name": display_name(patient),
             "birth": patient.get("birthDate", ""),
         }
         context["app_src"] = add_params_to_uri(

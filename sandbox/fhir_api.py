@@ -25,7 +25,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from sandbox import stats
-from sandbox.auth_views import with_site
 from sandbox.fhir_search import (
     NOT_IN_COMPARTMENT,
     RESOURCE_TYPES,
@@ -38,6 +37,7 @@ from sandbox.fhir_search import (
 from sandbox.fhir_store import get_store
 from sandbox.models import Token
 from sandbox.site import SandboxSite
+from sandbox.view_helpers import with_site
 from smart.scopes import Access, ResourceScope
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"

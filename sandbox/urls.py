@@ -7,7 +7,7 @@ and under `/sim/<blob>/` (an EHR that behaves as the options in the blob say).
 from django.urls import include, path
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from sandbox import auth_views, ehr_views, fhir_api
+from sandbox import authorize_views, ehr_views, fhir_api, token_views
 from smartapp import health
 
 # The sign-in pages show inside the EHR chart's iframe (same origin as the chart).
@@ -20,14 +20,14 @@ per_ehr = [
     path("fhir/metadata", fhir_api.capability_statement),
     path("fhir/<str:resource_type>", fhir_api.search),
     path("fhir/<str:resource_type>/<str:resource_id>", fhir_api.read),
-    path("auth/authorize", framed(auth_views.authorize)),
-    path("auth/login", framed(auth_views.login)),
-    path("auth/pick-patient", framed(auth_views.pick_patient)),
-    path("auth/consent", framed(auth_views.consent)),
-    path("auth/token", auth_views.token),
-    path("auth/revoke", auth_views.revoke),
-    path("auth/introspect", auth_views.introspect),
-    path("auth/jwks", auth_views.jwks),
+    path("auth/authorize", framed(authorize_views.authorize)),
+    path("auth/login", framed(authorize_views.login)),
+    path("auth/pick-patient", framed(authorize_views.pick_patient)),
+    path("auth/consent", framed(authorize_views.consent)),
+    path("auth/token", token_views.token),
+    path("auth/revoke", token_views.revoke),
+    path("auth/introspect", token_views.introspect),
+    path("auth/jwks", token_views.jwks),
     path("ehr/launch", framed(ehr_views.ehr_launch)),
     path("ehr/", ehr_views.chart),
 ]

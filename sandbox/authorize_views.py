@@ -1,4 +1,4 @@
-"""The sandbox EHR's authorization pages and OAuth endpoints.
+"""The sandbox EHR's authorization pages (SMART App Launch 2.x, RFC 6749 4.1).
 
 Authorize is a short state machine carried in a signed, short-lived `txn` (no cookies, so it
 works the same in a top-level tab, inside an EHR iframe and from a test's HTTP client):
@@ -8,67 +8,35 @@ works the same in a top-level tab, inside an EHR iframe and from a test's HTTP c
 Each step is skipped when the launch context or the simulation options already answer it.
 Errors before the client and redirect URI are known are shown here (never redirected to an
 unverified URI); afterwards they go back to the client as RFC 6749 4.1.2.1 says, with
-`state` and, per RFC 9207, `iss`.
+`state` and, per RFC 9207, `iss`. The token, revocation and introspection endpoints are in
+`sandbox.token_views`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, Concatenate, ParamSpec
+from typing import Any
 from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from joserfc import jws
-from joserfc.errors import JoseError
+from django.views.decorators.http import require_GET, require_http_methods
 
-from sandbox import stats
-from sandbox.authorization import (
-    SandboxUser,
-    StoredAuthorizationRequest,
-    find_launch,
-    oauth_request_for,
-    public_jwks,
-    server,
-)
+from sandbox.authorization import server
 from sandbox.fhir_store import get_store
-from sandbox.simulation import SimulationError
+from sandbox.launch_context import find_launch
+from sandbox.oauth_requests import SandboxUser, StoredAuthorizationRequest, oauth_request_for
+from sandbox.people import DEFAULT_PATIENT, DEFAULT_PRACTITIONER, people, user_ref
 from sandbox.site import SandboxSite
+from sandbox.view_helpers import error_page, with_site
 
-P = ParamSpec("P")
 TXN_SALT = "sandbox.authorize"
 TXN_MAX_AGE_S = 600
-DEFAULT_PATIENT = "pat-01"
-DEFAULT_PRACTITIONER = "prac-1"
-
-
-def with_site(
-    view: Callable[Concatenate[HttpRequest, SandboxSite, P], HttpResponse],
-) -> Callable[..., HttpResponse]:
-    """Resolve the simulated EHR from the URL; a bad option blob is a 400, not a 500."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, sim: str | None = None, **kwargs: Any) -> Any:
-        try:
-            site = SandboxSite.from_request(request, sim)
-        except SimulationError as exc:
-            return JsonResponse({"error": "invalid_simulation", "detail": str(exc)}, status=400)
-        return view(request, site, *args, **kwargs)
-
-    return wrapper
-
-
-def _error_page(request: HttpRequest, title: str, detail: str, status: int = 400) -> HttpResponse:
-    return render(request, "sandbox/error.html", {"title": title, "detail": detail}, status=status)
 
 
 def _redirect_error(
@@ -93,7 +61,7 @@ def _oauth_error(request: HttpRequest, site: SandboxSite, error: OAuth2Error) ->
         return _redirect_error(
             site, error.redirect_uri, error.error, request.GET.get("state"), error.description
         )
-    return _error_page(
+    return error_page(
         request, "This app's authorization request was refused", error.description or error.error
     )
 
@@ -120,24 +88,12 @@ def _default_user(requested: list[str], site: SandboxSite) -> str:
     return f"Patient/{site.options.patient or DEFAULT_PATIENT}"
 
 
-def _user_ref(raw: str) -> str | None:
-    """`Practitioner/x`, `Patient/y` or a bare id, if it names someone in the store."""
-    store = get_store()
-    if "/" in raw:
-        rtype, rid = raw.split("/", 1)
-        return raw if rtype in ("Practitioner", "Patient") and store.get(rtype, rid) else None
-    for rtype in ("Practitioner", "Patient"):
-        if store.get(rtype, raw):
-            return f"{rtype}/{raw}"
-    return None
-
-
 def _advance(site: SandboxSite, txn: dict[str, Any]) -> HttpResponse:
     """Go to the next page this authorization needs, or finish it."""
     options = site.options
     requested = txn["params"]["scope"].split()
     if not txn.get("user"):
-        preset = options.user and _user_ref(options.user)
+        preset = options.user and user_ref(options.user)
         if preset:
             txn["user"] = preset
         elif options.skip_login:
@@ -227,20 +183,6 @@ def authorize(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     return _advance(site, txn)
 
 
-def _people(rtype: str) -> list[tuple[str, str]]:
-    store = get_store()
-    return [(f"{rtype}/{r['id']}", _display_name(r)) for r in store.search(rtype, [])]
-
-
-def _display_name(resource: dict[str, Any]) -> str:
-    for name in resource.get("name", []):
-        if name.get("text"):
-            return str(name["text"])
-        parts = [*name.get("given", []), name.get("family", "")]
-        return " ".join(part for part in parts if part)
-    return str(resource.get("id"))
-
-
 def _step(
     request: HttpRequest,
     site: SandboxSite,
@@ -251,7 +193,7 @@ def _step(
     """One page of the flow: GET shows it, POST applies the choice and moves on."""
     txn = _load_txn(request)
     if txn is None:
-        return _error_page(
+        return error_page(
             request,
             "This sign-in has expired",
             "Go back to the app and start again.",
@@ -263,13 +205,13 @@ def _step(
         if problem == "denied":
             params = txn["params"]
             return _redirect_error(site, params["redirect_uri"], "access_denied", params["state"])
-        return _error_page(request, "That choice is not valid", problem)
+        return error_page(request, "That choice is not valid", problem)
     token = request.GET["txn"]
     return render(request, template, {"txn": token, "site": site, **context(txn)})
 
 
 def _apply_login(txn: dict[str, Any], request: HttpRequest) -> str | None:
-    user = _user_ref(request.POST.get("user", ""))
+    user = user_ref(request.POST.get("user", ""))
     if user is None:
         return "Choose a practitioner or a patient from the list."
     txn["user"] = user
@@ -301,8 +243,8 @@ def login(request: HttpRequest, site: SandboxSite) -> HttpResponse:
         site,
         "sandbox/login.html",
         lambda txn: {
-            "practitioners": _people("Practitioner"),
-            "patients": _people("Patient"),
+            "practitioners": people("Practitioner"),
+            "patients": people("Patient"),
             "client_id": txn["params"].get("client_id"),
         },
         _apply_login,
@@ -318,7 +260,7 @@ def pick_patient(request: HttpRequest, site: SandboxSite) -> HttpResponse:
         request,
         site,
         "sandbox/pick_patient.html",
-        lambda txn: {"patients": _people("Patient"), "user": txn["user"]},
+        lambda txn: {"patients": people("Patient"), "user": txn["user"]},
         _apply_patient,
     )
 
@@ -334,75 +276,3 @@ def consent(request: HttpRequest, site: SandboxSite) -> HttpResponse:
         return {"scopes": offered, "client_id": txn["params"].get("client_id"), "user": txn["user"]}
 
     return _step(request, site, "sandbox/consent.html", context, _apply_consent)
-
-
-def _claimed_client(request: HttpRequest) -> str:
-    """For the stats only: who the request says it is, before any check."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            return base64.b64decode(header[6:]).decode().split(":", 1)[0]
-        except (ValueError, UnicodeDecodeError):
-            return "?"
-    if assertion := request.POST.get("client_assertion"):
-        try:
-            return str(json.loads(jws.extract_compact(assertion.encode()).payload)["sub"])
-        except (JoseError, ValueError, KeyError, TypeError):
-            return "?"
-    return request.POST.get("client_id", "?")
-
-
-@csrf_exempt  # OAuth token endpoint: authenticated by client credentials, not cookies
-@never_cache
-@require_POST
-@with_site
-def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    grant_type = request.POST.get("grant_type", "?")
-    stats.record(stats.TOKEN_REQUESTS, f"{grant_type} {_claimed_client(request)}")
-    rule = site.options.token_error
-    if rule and rule.grant_type in (None, grant_type):
-        successes = stats.value(stats.GRANT_SUCCESSES, f"{site.key} {grant_type}")
-        if successes >= rule.after:
-            status = {
-                "invalid_client": 401,
-                "server_error": 500,
-                "temporarily_unavailable": 503,
-            }.get(rule.error, 400)
-            return JsonResponse(
-                {"error": rule.error, "error_description": "simulated by the sandbox"},
-                status=status,
-            )
-    oauth_request_for(request, site)
-    response: HttpResponse = server.create_token_response(request)
-    if response.status_code == 200:
-        stats.record(stats.GRANT_SUCCESSES, f"{site.key} {grant_type}")
-        spoil = site.options.token_response
-        if spoil and grant_type == "authorization_code":
-            body = {k: v for k, v in json.loads(response.content).items() if k not in spoil.omit}
-            response = JsonResponse({**body, **spoil.set})
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _token_endpoint(name: str) -> Callable[..., HttpResponse]:
-    """RFC 7009 revocation and RFC 7662 introspection: Authlib's endpoints, per simulated EHR."""
-
-    @csrf_exempt
-    @require_POST
-    @with_site
-    def view(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-        oauth_request_for(request, site)
-        response: HttpResponse = server.create_endpoint_response(name, request)
-        return response
-
-    return view
-
-
-revoke = _token_endpoint("revocation")
-introspect = _token_endpoint("introspection")
-
-
-@require_GET
-@with_site
-def jwks(request: HttpRequest, site: SandboxSite) -> JsonResponse:
-    return JsonResponse(public_jwks())
