@@ -16,13 +16,15 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from smartapp import fhir_client, launches, style_hints, summary_service, vault
-from smartapp import summary as contract
 from portal.charts import line_chart
+from smartapp import fhir_client, launches, style_hints, vault
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection, Launch
-from smartapp.summary import VITAL_KINDS
-from smartapp.summary_service import SECTIONS
+from smartapp.summary import observations
+from smartapp.summary import sections as registry
+from smartapp.summary import service as summary_service
+from smartapp.summary.demographics import patient_name
+from smartapp.summary.observations import VITAL_KINDS
 
 
 @require_GET
@@ -47,7 +49,7 @@ def _age(retrieved_at: str | None) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
 
 
-def _summary(request: HttpRequest, launch: Launch, only: tuple[str, ...] = SECTIONS) -> Any:
+def _summary(request: HttpRequest, launch: Launch, only: tuple[str, ...] | None = None) -> Any:
     refresh = request.GET.get("refresh") == "1"
     built = summary_service.build_summary(launch, refresh=refresh, only=only)
     return built, {name: _age(section.retrieved_at) for name, section in built.sections.items()}
@@ -69,6 +71,8 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse:
         "ages": ages,
         "demographics": demographics,
         "vital_kinds": VITAL_KINDS,
+        # Each section's card, in the registry's order: (spec, section, age).
+        "cards": [(spec, sections[spec.name], ages[spec.name]) for spec in registry.SECTIONS],
     }
     return render(request, "portal/summary.html", context)
 
@@ -87,7 +91,7 @@ def vital_history(request: HttpRequest, handle: str, kind: str) -> HttpResponse:
     found = summary_service.fetch_observations(
         launch, code=",".join(f"http://loinc.org|{c}" for c in codes), _sort="-date", _count="100"
     )
-    readings = contract.vital_history(found.resources, kind)
+    readings = observations.vital_history(found.resources, kind)
     oldest_first = list(reversed(readings))
     if kind == "blood-pressure":
         series = {
@@ -120,7 +124,7 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
     found = summary_service.fetch_observations(
         launch, code=f"{system}|{code}", _sort="-date", _count="100"
     )
-    results = contract.lab_history(found.resources, system, code)
+    results = observations.lab_history(found.resources, system, code)
     label = results[0].concept.label if results else code
     return render(
         request,
@@ -183,7 +187,7 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
             results.append(
                 {
                     "id": patient.get("id", ""),
-                    "name": contract.patient_name(patient),
+                    "name": patient_name(patient),
                     "birth_date": patient.get("birthDate", ""),
                 }
             )

@@ -12,10 +12,10 @@ from django.test import override_settings
 
 from sandbox.fhir_store import get_store
 from sandbox.synthetic import XSS_PAYLOADS
-from smartapp import fhir_client
+from smartapp.fhir.breaker import reset_circuits
 from smartapp.models import Launch
-from smartapp.summary import SectionStatus
-from smartapp.summary_service import build_summary
+from smartapp.summary.contract import SectionStatus
+from smartapp.summary.service import build_summary
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -213,7 +213,7 @@ def test_one_failing_type_takes_down_only_its_sections(
     sandbox, connect, browser, failing, down
 ) -> None:
     launch = launch_for(sandbox, connect, browser, "pat-02", fail={failing: 500})
-    fhir_client.reset_circuits()
+    reset_circuits()
     sections = build_summary(launch).sections
     for name, section in sections.items():
         if name in down:
@@ -277,11 +277,12 @@ def test_the_cache_serves_the_second_page_and_refresh_bypasses_it(
 
 
 def test_cached_sections_are_encrypted_and_dropped_at_sign_out(sandbox, connect, browser) -> None:
-    from smartapp.summary_service import SECTIONS, _cache_key, cache_scope
+    from smartapp.summary.cache import _cache_key, cache_scope
+    from smartapp.summary.sections import SECTIONS
 
     launch = launch_for(sandbox, connect, browser, "pat-05")
     build_summary(launch)
-    keys = [_cache_key(cache_scope(launch), name) for name in SECTIONS]
+    keys = [_cache_key(cache_scope(launch), spec.name) for spec in SECTIONS]
     stored = [cache.get(key) for key in keys]
     assert all(stored)
     assert not any("James" in value or "Jones" in value for value in stored)

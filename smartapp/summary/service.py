@@ -1,0 +1,168 @@
+"""Building a PatientSummary: which queries, in parallel, cached, within a time budget.
+
+The sections, their types, builders and cache times come from the registry
+(smartapp/summary/sections.py); the cache is smartapp/summary/cache.py.
+
+- A section whose resource types were not granted is `not_shared` and its query is never sent.
+- The remaining sections are fetched in parallel (a bounded thread pool), so the summary costs
+  about its slowest query, not the sum. Each has the same deadline; a section that misses it is
+  `unavailable` ("took too long") with a retry link, and the page does not wait for it.
+- A 401 on any section refreshes the token once (the vault, single-flight) and reruns the
+  sections that got it, once.
+- Every build first gets a valid access token from the vault, even when every section comes
+  from the cache: the grant must still be alive for PHI to be shown.
+- Sections are cached per organisation, patient, user and granted scopes, with a time-to-live
+  chosen by how fast the data changes. Cached values are PHI: AES-GCM encrypted, bound to
+  their key, and dropped at sign-out and when the grant ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+from django.conf import settings
+
+from smart.errors import GrantLost, SmartAppError
+from smart.scopes import GrantedScopes
+from smartapp import vault
+from smartapp.fhir.search import SearchResult, search
+from smartapp.fhir.transport import FhirForbidden, FhirUnauthorized
+from smartapp.models import Launch
+from smartapp.summary import cache as section_cache
+from smartapp.summary import sections
+from smartapp.summary.contract import (
+    SCHEMA_VERSION,
+    PatientSummary,
+    Section,
+    SectionStatus,
+    now_iso,
+)
+from smartapp.summary.fetch import Fetch
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_REASONS = {
+    "timeout": "The EHR took too long to answer.",
+    "forbidden": "The EHR did not allow the app to read this.",
+    "error": "The EHR could not answer just now.",
+}
+
+
+def _build(name: str, fetch: Fetch) -> Section:
+    """One section, with EHR trouble turned into a user-safe `unavailable` section."""
+    try:
+        return sections.spec_for(name).builder(fetch)
+    except FhirUnauthorized:
+        raise  # the caller refreshes once and retries
+    except FhirForbidden:
+        return Section(
+            name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["forbidden"]
+        )
+    except SmartAppError as error:
+        log.warning(
+            "summary section failed",
+            extra={"section": name, "code": error.code, "detail": error.detail},
+        )
+        return Section(name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["error"])
+
+
+# --- orchestration --------------------------------------------------------------------------
+
+
+def _shared(name: str, granted: GrantedScopes) -> bool:
+    return any(granted.can_read(rtype) for rtype in sections.spec_for(name).resource_types)
+
+
+def _run(names: list[str], fetch: Fetch, budget_s: float) -> tuple[dict[str, Section], list[str]]:
+    """Build sections in parallel; those still running at the deadline are `unavailable`."""
+    done: dict[str, Section] = {}
+    unauthorized: list[str] = []
+    if not names:
+        return done, unauthorized
+    pool = ThreadPoolExecutor(
+        max_workers=min(len(names), int(getattr(settings, "SUMMARY_WORKERS", 8)))
+    )
+    futures: dict[Future[Section], str] = {pool.submit(_build, name, fetch): name for name in names}
+    deadline = time.monotonic() + budget_s
+    pending = set(futures)
+    while pending and time.monotonic() < deadline:
+        finished, pending = wait(
+            pending, timeout=deadline - time.monotonic(), return_when=FIRST_EXCEPTION
+        )
+        for future in finished:
+            name = futures[future]
+            try:
+                done[name] = future.result()
+            except FhirUnauthorized:
+                unauthorized.append(name)
+            except Exception:  # a bug in a builder must not take the page down
+                log.exception("summary section crashed", extra={"section": name})
+                done[name] = Section(
+                    name,
+                    SectionStatus.UNAVAILABLE,
+                    (),
+                    now_iso(),
+                    UNAVAILABLE_REASONS["error"],
+                )
+    for future in pending:
+        name = futures[future]
+        done[name] = Section(
+            name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["timeout"]
+        )
+    pool.shutdown(wait=False, cancel_futures=True)  # stragglers finish on their own timeouts
+    return done, unauthorized
+
+
+def build_summary(
+    launch: Launch, *, refresh: bool = False, only: tuple[str, ...] | None = None
+) -> PatientSummary:
+    """The summary of the launch's patient: cached sections, fresh ones for the rest.
+
+    `only` names the sections wanted (all of the registry's, in its order, by default).
+    """
+    only = sections.section_names() if only is None else only
+    granted = GrantedScopes.parse(launch.granted_scope)
+    scope = section_cache.cache_scope(launch)
+    # Even a page served wholly from the cache first proves the grant is alive: it refreshes
+    # an expiring token, and a grant the EHR has ended shows no cached PHI.
+    token, grant_version = vault.token_and_version(launch)
+    built: dict[str, Section] = {}
+    wanted = []
+    for name in only:
+        if not _shared(name, granted):
+            built[name] = Section(name, SectionStatus.NOT_SHARED)
+        elif not refresh and (hit := section_cache.get(scope, name)) is not None:
+            built[name] = hit
+        else:
+            wanted.append(name)
+    if wanted:
+        budget = float(getattr(settings, "SUMMARY_BUDGET_S", 8))
+        fetched, unauthorized = _run(wanted, Fetch(launch, token), budget)
+        if unauthorized:  # one refresh, one retry (SMART: 401 means the token is no good)
+            token = vault.refreshed_after_401(launch, grant_version)
+            retried, still = _run(unauthorized, Fetch(launch, token), budget)
+            fetched.update(retried)
+            if still:
+                raise vault.end_grant(launch, GrantLost("FHIR refused the refreshed token"))
+        for section in fetched.values():
+            if section.status in (SectionStatus.OK, SectionStatus.EMPTY, SectionStatus.PARTIAL):
+                section_cache.put(scope, section)
+        built.update(fetched)
+    return PatientSummary(SCHEMA_VERSION, launch.patient_id, {n: built[n] for n in only})
+
+
+def fetch_observations(launch: Launch, **params: str) -> SearchResult:
+    """For the vital-sign and lab history pages (not cached: drill-downs are on demand)."""
+
+    def call(token: str) -> SearchResult:
+        return search(
+            launch.connection.iss,
+            token,
+            "Observation",
+            {"patient": launch.patient_id, **params},
+            max_pages=3,
+        )
+
+    return vault.with_access_token(launch, call)
