@@ -5,23 +5,11 @@
 misconfigured deploy stops before it serves a request rather than at the first launch.
 `settings.py` calls it once with `os.environ`; tests call it with plain dicts.
 
-The variables (each documented in README.md and .env.example):
-
-DEBUG                   true/false (default false). Never true in production.
-SECRET_KEY              Django's signing key; required when DEBUG is off (>= 50 characters).
-ALLOWED_HOSTS           comma-separated host names; default: the host of APP_BASE_URL.
-APP_BASE_URL            the app's public origin, e.g. https://smart.example.org; SMART redirect
-                        and launch URIs are built from it. Required when DEBUG is off; https
-                        except for loopback hosts (RFC 8252 section 7.3).
-DATABASE_URL            sqlite:///path or postgres://user@host:port/db; default: var/db.sqlite3.
-REDIS_URL               redis://host:port/db. Unset: in-process cache and eager Celery.
-                        Set: Redis cache, Celery broker and cross-process locks.
-TOKEN_ENCRYPTION_KEYS   comma-separated, urlsafe-base64 32-byte keys; the first encrypts, all
-                        decrypt. Required when DEBUG is off; in DEBUG a local key file is made
-                        and reused.
-SECURE_SSL_REDIRECT     true/false (default: true when DEBUG is off). Set false only where TLS
-                        is terminated in front of the app and plain HTTP never reaches users.
-LOG_LEVEL               DEBUG, INFO, WARNING, ERROR (default INFO).
+The variables are VARIABLES below: DEBUG, SECRET_KEY, ALLOWED_HOSTS, APP_BASE_URL,
+DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS, SECURE_SSL_REDIRECT, LOG_LEVEL, then the
+tunables in TUNABLES (each optional, with its default and the range it must fall in): the
+session lifetime and token refresh skew, outbound FHIR calls, the patient summary.
+README.md#configuration says what each means, and .env.example lists them (a test checks).
 """
 
 from __future__ import annotations
@@ -32,6 +20,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +34,54 @@ MIN_SECRET_KEY_LENGTH = 50  # what `check --deploy` (security.W009) asks for
 # DEBUG only; load_config refuses to run without SECRET_KEY when DEBUG is off.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-outside-debug-0123456789abcdef"  # noqa: S105
 
+
+@dataclass(frozen=True)
+class Tunable:
+    """An optional number: whole from `low` to `high`, or seconds above `low` up to `high`."""
+
+    variable: str
+    default: float
+    low: float
+    high: float
+    integer: bool = True
+
+
+# Seconds each summary section stays cached (SUMMARY_TTL_<SECTION>_S): how fast its data
+# changes. Keys are the summary's section names; settings.SUMMARY_CACHE_TTL_S is this dict.
+SUMMARY_TTL_DEFAULTS_S = {
+    "demographics": 15 * 60,
+    "problems": 5 * 60,
+    "allergies": 5 * 60,
+    "immunizations": 5 * 60,
+    "encounters": 5 * 60,
+    "medications": 2 * 60,
+    "vitals": 60,
+    "labs": 60,
+}
+DAY_S = 24 * 60 * 60
+TUNABLES = {
+    tunable.variable: tunable
+    for tunable in (
+        Tunable("SESSION_LIFETIME_S", 12 * 60 * 60, 5 * 60, 7 * DAY_S),
+        Tunable("TOKEN_REFRESH_SKEW_S", 60, 1, 60 * 60),
+        Tunable("FHIR_CONNECT_TIMEOUT_S", 3, 0, 60, integer=False),
+        Tunable("FHIR_READ_TIMEOUT_S", 10, 0, 300, integer=False),
+        Tunable("FHIR_ATTEMPTS", 3, 1, 10),
+        Tunable("FHIR_BACKOFF_BASE_S", 0.2, 0, 10, integer=False),
+        Tunable("FHIR_RETRY_AFTER_CAP_S", 5, 0, 120, integer=False),
+        Tunable("FHIR_MAX_PAGES", 5, 1, 100),
+        Tunable("FHIR_MAX_ENTRIES", 1000, 1, 100_000),
+        Tunable("FHIR_BREAKER_THRESHOLD", 5, 1, 1000),
+        Tunable("FHIR_BREAKER_COOL_DOWN_S", 30, 0, 60 * 60, integer=False),
+        Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
+        Tunable("SUMMARY_WORKERS", 8, 1, 64),
+        *(
+            Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
+            for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
+        ),
+    )
+}
+
 # Every variable load_config reads (README.md and .env.example document each; a test checks).
 VARIABLES = (
     "DEBUG",
@@ -56,6 +93,7 @@ VARIABLES = (
     "TOKEN_ENCRYPTION_KEYS",
     "SECURE_SSL_REDIRECT",
     "LOG_LEVEL",
+    *TUNABLES,
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -63,6 +101,38 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgres", "postgresql", "pgsql"})
 _REDIS_SCHEMES = frozenset({"redis", "rediss"})
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How long a signed-in session lasts, and how early tokens are refreshed."""
+
+    lifetime_s: int  # SESSION_LIFETIME_S -> SESSION_COOKIE_AGE
+    token_refresh_skew_s: int  # TOKEN_REFRESH_SKEW_S (capped at half a token's life)
+
+
+@dataclass(frozen=True)
+class FhirConfig:
+    """Outbound FHIR calls: timeouts, retries, paging caps, the circuit breaker (FHIR_*)."""
+
+    connect_timeout_s: float
+    read_timeout_s: float
+    attempts: int
+    backoff_base_s: float
+    retry_after_cap_s: float
+    max_pages: int
+    max_entries: int
+    breaker_threshold: int
+    breaker_cool_down_s: float
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    """The patient summary: its deadline, its parallelism, each section's cache lifetime."""
+
+    budget_s: float
+    workers: int
+    cache_ttl_s: Mapping[str, int]  # section name -> seconds (read-only)
 
 
 @dataclass(frozen=True)
@@ -78,6 +148,9 @@ class AppConfig:
     token_encryption_keys: tuple[bytes, ...]
     secure_ssl_redirect: bool
     log_level: str
+    session: SessionConfig
+    fhir: FhirConfig
+    summary: SummaryConfig
 
     @property
     def database_vendor(self) -> str:
@@ -178,6 +251,99 @@ def new_token_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(TOKEN_KEY_BYTES)).decode().rstrip("=")
 
 
+def _number(environ_map: Mapping[str, str], name: str) -> float:
+    """The tunable's value, or its default when unset or blank; refused outside its range."""
+    tunable = TUNABLES[name]
+    raw = (environ_map.get(name) or "").strip()
+    if not raw:
+        return float(tunable.default)
+    try:
+        value = int(raw) if tunable.integer else float(raw)
+    except ValueError as exc:
+        kind = "a whole number" if tunable.integer else "a number of seconds"
+        raise _invalid(name, f"must be {kind}") from exc
+    if tunable.integer and not tunable.low <= value <= tunable.high:
+        raise _invalid(name, f"must be from {tunable.low:g} to {tunable.high:g}")
+    if not tunable.integer and not tunable.low < value <= tunable.high:
+        raise _invalid(name, f"must be more than {tunable.low:g} and at most {tunable.high:g}")
+    return float(value)
+
+
+def _int(environ_map: Mapping[str, str], name: str) -> int:
+    return int(_number(environ_map, name))
+
+
+def _load_session(environ_map: Mapping[str, str]) -> SessionConfig:
+    return SessionConfig(
+        lifetime_s=_int(environ_map, "SESSION_LIFETIME_S"),
+        token_refresh_skew_s=_int(environ_map, "TOKEN_REFRESH_SKEW_S"),
+    )
+
+
+def _load_fhir(environ_map: Mapping[str, str]) -> FhirConfig:
+    return FhirConfig(
+        connect_timeout_s=_number(environ_map, "FHIR_CONNECT_TIMEOUT_S"),
+        read_timeout_s=_number(environ_map, "FHIR_READ_TIMEOUT_S"),
+        attempts=_int(environ_map, "FHIR_ATTEMPTS"),
+        backoff_base_s=_number(environ_map, "FHIR_BACKOFF_BASE_S"),
+        retry_after_cap_s=_number(environ_map, "FHIR_RETRY_AFTER_CAP_S"),
+        max_pages=_int(environ_map, "FHIR_MAX_PAGES"),
+        max_entries=_int(environ_map, "FHIR_MAX_ENTRIES"),
+        breaker_threshold=_int(environ_map, "FHIR_BREAKER_THRESHOLD"),
+        breaker_cool_down_s=_number(environ_map, "FHIR_BREAKER_COOL_DOWN_S"),
+    )
+
+
+def _load_summary(environ_map: Mapping[str, str]) -> SummaryConfig:
+    ttl = {
+        section: _int(environ_map, f"SUMMARY_TTL_{section.upper()}_S")
+        for section in SUMMARY_TTL_DEFAULTS_S
+    }
+    return SummaryConfig(
+        budget_s=_number(environ_map, "SUMMARY_BUDGET_S"),
+        workers=_int(environ_map, "SUMMARY_WORKERS"),
+        cache_ttl_s=MappingProxyType(ttl),
+    )
+
+
+def _load_secret_key(env: environ.Env, debug: bool) -> str:
+    secret_key = _optional(env, "SECRET_KEY")
+    if secret_key is None:
+        if not debug:
+            raise _invalid(
+                "SECRET_KEY",
+                "is required when DEBUG is off; for local use set DEBUG=true "
+                "(e.g. DEBUG=true .venv/bin/python manage.py ...)",
+            )
+        return DEV_SECRET_KEY
+    if not debug and (len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 5):
+        raise _invalid("SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} random characters")
+    return secret_key
+
+
+def _load_allowed_hosts(env: environ.Env, debug: bool, app_base_url: str) -> tuple[str, ...]:
+    base_host = urlsplit(app_base_url).hostname or ""
+    allowed_hosts: tuple[str, ...] = tuple(
+        host.strip() for host in env.list("ALLOWED_HOSTS", default=[]) if host.strip()
+    )
+    if not allowed_hosts:
+        allowed_hosts = (base_host, "127.0.0.1") if debug else (base_host,)
+    if "*" in allowed_hosts and not debug:
+        raise _invalid("ALLOWED_HOSTS", "must list host names, not '*', when DEBUG is off")
+    return allowed_hosts
+
+
+def _load_token_keys(
+    env: environ.Env, debug: bool, dev_token_key: Callable[[], str] | None
+) -> tuple[bytes, ...]:
+    raw_keys = _optional(env, "TOKEN_ENCRYPTION_KEYS")
+    if raw_keys is None:
+        if not debug or dev_token_key is None:
+            raise _invalid("TOKEN_ENCRYPTION_KEYS", "is required when DEBUG is off")
+        raw_keys = dev_token_key()
+    return parse_token_keys("TOKEN_ENCRYPTION_KEYS", raw_keys)
+
+
 def load_config(
     environ_map: Mapping[str, str],
     *,
@@ -191,61 +357,32 @@ def load_config(
     """
     env = _reader(environ_map)
     debug = _parse_bool("DEBUG", _optional(env, "DEBUG"), default=False)
-
-    secret_key = _optional(env, "SECRET_KEY")
-    if secret_key is None:
-        if not debug:
-            raise _invalid("SECRET_KEY", "is required when DEBUG is off")
-        secret_key = DEV_SECRET_KEY
-    elif not debug and (len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 5):
-        raise _invalid("SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} random characters")
-
+    secret_key = _load_secret_key(env, debug)
     raw_base_url = _optional(env, "APP_BASE_URL")
     if raw_base_url is None:
         if not debug:
             raise _invalid("APP_BASE_URL", "is required when DEBUG is off")
         raw_base_url = "http://localhost:8000"
     app_base_url = _parse_base_url("APP_BASE_URL", raw_base_url)
-
-    base_host = urlsplit(app_base_url).hostname or ""
-    allowed_hosts: tuple[str, ...] = tuple(
-        host.strip() for host in env.list("ALLOWED_HOSTS", default=[]) if host.strip()
-    )
-    if not allowed_hosts:
-        allowed_hosts = (base_host, "127.0.0.1") if debug else (base_host,)
-    if "*" in allowed_hosts and not debug:
-        raise _invalid("ALLOWED_HOSTS", "must list host names, not '*', when DEBUG is off")
-
     raw_database = _optional(env, "DATABASE_URL") or f"sqlite:///{base_dir / 'var' / 'db.sqlite3'}"
-    database = _parse_database("DATABASE_URL", raw_database)
-
-    redis_url = _parse_redis_url("REDIS_URL", _optional(env, "REDIS_URL"))
-
-    raw_keys = _optional(env, "TOKEN_ENCRYPTION_KEYS")
-    if raw_keys is None:
-        if not debug or dev_token_key is None:
-            raise _invalid("TOKEN_ENCRYPTION_KEYS", "is required when DEBUG is off")
-        raw_keys = dev_token_key()
-    token_encryption_keys = parse_token_keys("TOKEN_ENCRYPTION_KEYS", raw_keys)
-
-    secure_ssl_redirect = _parse_bool(
-        "SECURE_SSL_REDIRECT", _optional(env, "SECURE_SSL_REDIRECT"), default=not debug
-    )
-
     log_level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise _invalid("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}")
-
     return AppConfig(
         debug=debug,
         secret_key=secret_key,
-        allowed_hosts=allowed_hosts,
+        allowed_hosts=_load_allowed_hosts(env, debug, app_base_url),
         app_base_url=app_base_url,
-        database=database,
-        redis_url=redis_url,
-        token_encryption_keys=token_encryption_keys,
-        secure_ssl_redirect=secure_ssl_redirect,
+        database=_parse_database("DATABASE_URL", raw_database),
+        redis_url=_parse_redis_url("REDIS_URL", _optional(env, "REDIS_URL")),
+        token_encryption_keys=_load_token_keys(env, debug, dev_token_key),
+        secure_ssl_redirect=_parse_bool(
+            "SECURE_SSL_REDIRECT", _optional(env, "SECURE_SSL_REDIRECT"), default=not debug
+        ),
         log_level=log_level,
+        session=_load_session(environ_map),
+        fhir=_load_fhir(environ_map),
+        summary=_load_summary(environ_map),
     )
 
 

@@ -28,11 +28,26 @@ APP_BASE_URL = CONFIG.app_base_url
 CSRF_TRUSTED_ORIGINS = [CONFIG.app_base_url]
 TOKEN_ENCRYPTION_KEYS = CONFIG.token_encryption_keys
 # Refresh an access token this long before it expires (at most half its lifetime).
-TOKEN_REFRESH_SKEW_S = 60
+TOKEN_REFRESH_SKEW_S = CONFIG.session.token_refresh_skew_s
 # Single-flight refresh across processes (smartapp/refresh_lock.py). Only the test settings
 # can turn it off, to show what it prevents.
 TOKEN_REFRESH_SINGLE_FLIGHT = True
 REDIS_URL = CONFIG.redis_url
+
+# Outbound FHIR calls (smartapp/fhir_client.py, smartapp/outbound.py) and the patient summary
+# (smartapp/summary_service.py); the FHIR_* and SUMMARY_* variables, validated by load_config.
+FHIR_CONNECT_TIMEOUT_S = CONFIG.fhir.connect_timeout_s
+FHIR_READ_TIMEOUT_S = CONFIG.fhir.read_timeout_s
+FHIR_ATTEMPTS = CONFIG.fhir.attempts
+FHIR_BACKOFF_BASE_S = CONFIG.fhir.backoff_base_s
+FHIR_RETRY_AFTER_CAP_S = CONFIG.fhir.retry_after_cap_s
+FHIR_MAX_PAGES = CONFIG.fhir.max_pages
+FHIR_MAX_ENTRIES = CONFIG.fhir.max_entries
+FHIR_BREAKER_THRESHOLD = CONFIG.fhir.breaker_threshold
+FHIR_BREAKER_COOL_DOWN_S = CONFIG.fhir.breaker_cool_down_s
+SUMMARY_BUDGET_S = CONFIG.summary.budget_s
+SUMMARY_WORKERS = CONFIG.summary.workers
+SUMMARY_CACHE_TTL_S = dict(CONFIG.summary.cache_ttl_s)  # section name -> seconds
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -136,7 +151,7 @@ CELERY_BEAT_SCHEDULE = {
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "None"
-SESSION_COOKIE_AGE = 12 * 60 * 60  # a clinical shift
+SESSION_COOKIE_AGE = CONFIG.session.lifetime_s  # SESSION_LIFETIME_S; default a clinical shift
 SESSION_COOKIE_NAME = "smartapp_session"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True

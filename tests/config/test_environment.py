@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import (
     DEV_SECRET_KEY,
+    SUMMARY_TTL_DEFAULTS_S,
+    TUNABLES,
     VARIABLES,
     load_config,
     local_key_file,
@@ -78,6 +81,12 @@ def test_production_requires(variable: str) -> None:
         load(environ)
 
 
+def test_missing_secret_key_says_how_to_run_locally() -> None:
+    environ = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
+    with pytest.raises(ImproperlyConfigured, match="for local use set DEBUG=true"):
+        load(environ)
+
+
 def test_production_values() -> None:
     config = load(
         {
@@ -142,3 +151,156 @@ def test_every_variable_is_documented() -> None:
     for variable in VARIABLES:
         assert f"`{variable}`" in readme, f"README.md does not document {variable}"
         assert f"{variable}=" in example, f".env.example does not list {variable}"
+
+
+# --- tunables ---------------------------------------------------------------------------
+
+DEFAULT_TTL_S = {
+    "demographics": 900,
+    "problems": 300,
+    "allergies": 300,
+    "immunizations": 300,
+    "encounters": 300,
+    "medications": 120,
+    "vitals": 60,
+    "labs": 60,
+}
+
+
+def test_tunables_default_to_the_values_the_code_used_before() -> None:
+    config = load(PRODUCTION)
+    assert (config.session.lifetime_s, config.session.token_refresh_skew_s) == (12 * 60 * 60, 60)
+    fhir = config.fhir
+    assert (fhir.connect_timeout_s, fhir.read_timeout_s) == (3.0, 10.0)
+    assert (fhir.attempts, fhir.backoff_base_s, fhir.retry_after_cap_s) == (3, 0.2, 5.0)
+    assert (fhir.max_pages, fhir.max_entries) == (5, 1000)
+    assert (fhir.breaker_threshold, fhir.breaker_cool_down_s) == (5, 30.0)
+    assert (config.summary.budget_s, config.summary.workers) == (8.0, 8)
+    assert dict(config.summary.cache_ttl_s) == DEFAULT_TTL_S
+    assert SUMMARY_TTL_DEFAULTS_S == DEFAULT_TTL_S
+    # Whole numbers stay ints (SESSION_COOKIE_AGE, cache timeouts, pool sizes).
+    assert isinstance(config.session.lifetime_s, int)
+    assert isinstance(fhir.attempts, int)
+    assert all(isinstance(ttl, int) for ttl in config.summary.cache_ttl_s.values())
+
+
+def test_blank_tunables_mean_the_default() -> None:
+    config = load({**PRODUCTION, "FHIR_ATTEMPTS": "", "SUMMARY_BUDGET_S": "  "})
+    assert (config.fhir.attempts, config.summary.budget_s) == (3, 8.0)
+
+
+def test_tunables_override() -> None:
+    config = load(
+        {
+            **PRODUCTION,
+            "SESSION_LIFETIME_S": "3600",
+            "TOKEN_REFRESH_SKEW_S": " 30 ",
+            "FHIR_CONNECT_TIMEOUT_S": "1.5",
+            "FHIR_READ_TIMEOUT_S": "20",
+            "FHIR_ATTEMPTS": "1",
+            "FHIR_BACKOFF_BASE_S": "0.05",
+            "FHIR_RETRY_AFTER_CAP_S": "2",
+            "FHIR_MAX_PAGES": "100",
+            "FHIR_MAX_ENTRIES": "50",
+            "FHIR_BREAKER_THRESHOLD": "1000",
+            "FHIR_BREAKER_COOL_DOWN_S": "3600",
+            "SUMMARY_BUDGET_S": "2.5",
+            "SUMMARY_WORKERS": "4",
+            "SUMMARY_TTL_VITALS_S": "1",
+            "SUMMARY_TTL_DEMOGRAPHICS_S": "86400",
+        }
+    )
+    assert (config.session.lifetime_s, config.session.token_refresh_skew_s) == (3600, 30)
+    fhir = config.fhir
+    assert (fhir.connect_timeout_s, fhir.read_timeout_s, fhir.attempts) == (1.5, 20.0, 1)
+    assert (fhir.backoff_base_s, fhir.retry_after_cap_s) == (0.05, 2.0)
+    assert (fhir.max_pages, fhir.max_entries) == (100, 50)
+    assert (fhir.breaker_threshold, fhir.breaker_cool_down_s) == (1000, 3600.0)
+    assert (config.summary.budget_s, config.summary.workers) == (2.5, 4)
+    ttl = config.summary.cache_ttl_s
+    assert (ttl["vitals"], ttl["demographics"], ttl["labs"]) == (1, 86400, 60)
+
+
+def test_section_ttls_are_read_only() -> None:
+    ttl = load(PRODUCTION).summary.cache_ttl_s
+    with pytest.raises(TypeError):
+        ttl["vitals"] = 5
+
+
+def test_one_ttl_variable_per_section() -> None:
+    for section in DEFAULT_TTL_S:
+        assert f"SUMMARY_TTL_{section.upper()}_S" in TUNABLES
+
+
+def _refusals() -> Iterator[tuple[str, str]]:
+    """For every tunable: not a number, below its range, above it, and what its kind refuses."""
+    for name, tunable in TUNABLES.items():
+        yield name, "ten"
+        yield name, "-1"
+        yield name, "0" if tunable.integer or tunable.low == 0 else str(tunable.low / 2)
+        yield name, str(int(tunable.high) + 1)
+        if tunable.integer:
+            yield name, "2.5"  # whole numbers only
+        else:
+            yield name, "nan"
+            yield name, "inf"
+
+
+@pytest.mark.parametrize(("variable", "value"), list(_refusals()))
+def test_each_wrong_tunable_names_its_variable(variable: str, value: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as raised:
+        load({**PRODUCTION, variable: value})
+    assert str(raised.value).startswith(f"{variable}: must be ")
+
+
+def test_a_wrong_tunable_is_not_echoed() -> None:
+    with pytest.raises(ImproperlyConfigured) as raised:
+        load({**PRODUCTION, "FHIR_MAX_ENTRIES": "918273645546372819"})
+    assert "918273645546372819" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("FHIR_ATTEMPTS", "3.0", "must be a whole number"),
+        ("FHIR_ATTEMPTS", "11", "must be from 1 to 10"),
+        ("FHIR_READ_TIMEOUT_S", "3s", "must be a number of seconds"),
+        ("FHIR_READ_TIMEOUT_S", "0", "must be more than 0 and at most 300"),
+        ("SESSION_LIFETIME_S", "60", "must be from 300 to 604800"),  # under five minutes
+        ("SUMMARY_WORKERS", "1000", "must be from 1 to 64"),
+        ("SUMMARY_TTL_LABS_S", "0", "must be from 1 to 86400"),
+    ],
+)
+def test_refusals_say_what_is_expected(variable: str, value: str, why: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"^{variable}: {why}$"):
+        load({**PRODUCTION, variable: value})
+
+
+def test_every_tunable_default_is_within_its_own_range() -> None:
+    for name, tunable in TUNABLES.items():
+        assert tunable.low <= tunable.default <= tunable.high, name
+        assert name in VARIABLES
+
+
+class RecordingEnviron(Mapping[str, str]):
+    """An environment that remembers every name looked up in it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values, self.read = values, set[str]()
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def test_variables_lists_exactly_what_load_config_reads(tmp_path: Path) -> None:
+    for environ in (PRODUCTION, {"DEBUG": "true"}):
+        recording = RecordingEnviron(dict(environ))
+        load(recording, dev_token_key=local_key_file(tmp_path / "k"))  # type: ignore[arg-type]
+        assert recording.read == set(VARIABLES)
