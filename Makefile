@@ -8,17 +8,27 @@ STAMP := $(VENV)/.installed-dev
 DEMO_ADDR ?= localhost:8000
 SANDBOX_ADDR ?= 127.0.0.1:9000
 
+# manage.py needs DEBUG=true on a laptop (with DEBUG off it requires SECRET_KEY and the rest).
+MANAGE := DEBUG=true APP_BASE_URL=http://$(DEMO_ADDR) $(BIN)/python manage.py
+
 .DEFAULT_GOAL := help
-.PHONY: help demo test e2e lint fmt bench bench-smoke lock key browser clean
+.PHONY: help demo admin test e2e lint fmt bench bench-smoke lock key browser clean
 
 help:
-	@echo "make demo    run the app on http://$(DEMO_ADDR) (SQLite, in-process cache, eager Celery)"
-	@echo "make test    run the whole test suite (set DATABASE_URL / REDIS_URL to use real services)"
-	@echo "make e2e     run only the browser tests"
-	@echo "make lint    ruff + mypy"
-	@echo "make bench   benchmarks: a table and bench/results.json (see README)"
-	@echo "make lock    regenerate requirements/*.lock from pyproject.toml"
-	@echo "make key     print a new TOKEN_ENCRYPTION_KEYS key"
+	@echo "make demo         run the app on http://$(DEMO_ADDR) and the sandbox EHR on http://$(SANDBOX_ADDR)"
+	@echo "                  (SQLite, in-process cache, eager Celery; prints the demo client's secret)"
+	@echo "make admin        create a Django admin user for the demo (createsuperuser)"
+	@echo "make test         run the whole test suite (set DATABASE_URL / REDIS_URL to use real services)"
+	@echo "make e2e          run only the browser tests"
+	@echo "make lint         ruff + mypy"
+	@echo "make fmt          ruff format + ruff check --fix, on the whole tree"
+	@echo "make bench        benchmarks: a table and bench/results.json (see README)"
+	@echo "make bench-smoke  the benchmarks with tiny counts (what CI runs)"
+	@echo "make lock         regenerate requirements/*.lock from pyproject.toml"
+	@echo "make key          print a new TOKEN_ENCRYPTION_KEYS key"
+	@echo "make browser      install Debian's chromium for the browser tests (as root, when missing)"
+	@echo "make clean        remove .venv and the tool caches"
+	@echo "Variables: DEMO_ADDR=$(DEMO_ADDR) SANDBOX_ADDR=$(SANDBOX_ADDR) PYTEST_ARGS=... PYTHON=$(PYTHON)"
 
 $(STAMP): requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,16 +46,16 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: /usr/bin/chromium missing; run 'sudo apt-get install chromium' for the browser tests"; fi
 
+# Ctrl-C stops both servers and exits 0 (scripts/demo.py explains the signal handling).
 demo: $(STAMP)
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py sandbox_seed
-	@echo ""
-	@echo "  App:          http://$(DEMO_ADDR)/        (health: /healthz, readiness: /readyz)"
-	@echo "  Sandbox EHR:  http://$(SANDBOX_ADDR)/   (EHR chart: http://$(SANDBOX_ADDR)/ehr/)"
-	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	DEBUG=true $(BIN)/python manage.py runsandbox --addr $(SANDBOX_ADDR) & \
-	DEBUG=true $(BIN)/python manage.py runserver $(DEMO_ADDR)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) sandbox_seed --origin http://$(SANDBOX_ADDR)
+	@DEBUG=true APP_BASE_URL=http://$(DEMO_ADDR) exec $(BIN)/python scripts/demo.py \
+	  --app $(DEMO_ADDR) --sandbox $(SANDBOX_ADDR)
+
+admin: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createsuperuser
 
 test: $(STAMP) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
