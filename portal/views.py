@@ -17,7 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.charts import line_chart
-from smartapp import fhir_client, launches, style_hints, vault
+from smartapp import style_hints, tasks
+from smartapp.fhir.session import SmartSession
+from smartapp.launches import pages as launches
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection, Launch
 from smartapp.summary import observations
@@ -176,14 +178,13 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     launch = _launch(request, handle)
     if request.method == "POST":
         launches.choose_patient(launch, request.POST.get("patient", ""))
+        tasks.queue_warm_up(launch)
         return HttpResponseRedirect(reverse("portal:summary", args=[handle]), status=303)
     name = request.GET.get("name", "").strip()[:100]
     results = []
     if name:
-        found = vault.with_access_token(
-            launch, lambda token: fhir_client.search_patients(launch.connection.iss, token, name)
-        )
-        for patient in found:
+        found = SmartSession(launch).search("Patient", {"name": name, "_count": "20"})
+        for patient in found.resources:
             results.append(
                 {
                     "id": patient.get("id", ""),

@@ -35,9 +35,9 @@ def test_each_app_command_exists_in_the_project(name: str) -> None:
         assert importlib.util.find_spec(module) is not None, f"{name}: no module {module}"
         assert getattr(importlib.import_module(module), attribute or "application")
     elif program == "celery":
-        assert command[1:3] == ["-A", "smartapp"]
+        assert command[1:3] == ["-A", "config"]
         assert command[3] in {"worker", "beat"}
-        from smartapp import celery_app
+        from config import celery_app
 
         assert celery_app.main == "smartapp"
     elif program == "python":

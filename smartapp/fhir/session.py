@@ -39,7 +39,8 @@ class SmartSession:
         self.profile = profile_for(launch.connection.profile)
         self._token: str | None = None
         self._version = -1
-        self._lock = threading.Lock()
+        self._refreshed_once = False  # at most one refresh per session (SMART: a refused
+        self._lock = threading.Lock()  # refreshed token means the user must launch again)
 
     def ensure_token(self) -> None:
         """Make sure the grant is alive now (refreshing an expiring token), before PHI shows."""
@@ -87,6 +88,9 @@ class SmartSession:
         with self._lock:
             if self._token is not None and self._version != seen_version:
                 return self._token  # another thread of this session refreshed already
+            if self._refreshed_once:  # the refreshed token itself was refused: no second try
+                raise tokens.end_grant(self.launch, GrantLost("FHIR refused a refreshed token"))
+            self._refreshed_once = True
             log.info(
                 "FHIR refused the access token; refreshing once",
                 extra={"launch": self.launch.handle[:6]},

@@ -26,9 +26,9 @@ from django.conf import settings
 
 from smart.errors import GrantLost, SmartAppError
 from smart.scopes import GrantedScopes
-from smartapp import vault
-from smartapp.fhir.search import SearchResult, search
-from smartapp.fhir.transport import FhirForbidden, FhirUnauthorized
+from smartapp.fhir.search import SearchResult
+from smartapp.fhir.session import SmartSession
+from smartapp.fhir.transport import FhirForbidden
 from smartapp.models import Launch
 from smartapp.summary import cache as section_cache
 from smartapp.summary import sections
@@ -54,8 +54,8 @@ def _build(name: str, fetch: Fetch) -> Section:
     """One section, with EHR trouble turned into a user-safe `unavailable` section."""
     try:
         return sections.spec_for(name).builder(fetch)
-    except FhirUnauthorized:
-        raise  # the caller refreshes once and retries
+    except GrantLost:
+        raise  # the EHR refused a refreshed token: the whole page ends, not one section
     except FhirForbidden:
         return Section(
             name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["forbidden"]
@@ -75,16 +75,13 @@ def _shared(name: str, granted: GrantedScopes) -> bool:
     return any(granted.can_read(rtype) for rtype in sections.spec_for(name).resource_types)
 
 
-def _run(names: list[str], fetch: Fetch, budget_s: float) -> tuple[dict[str, Section], list[str]]:
-    """Build sections in parallel; those still running at the deadline are `unavailable`."""
+def _unavailable(name: str, reason: str) -> Section:
+    return Section(name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS[reason])
+
+
+def _collect(futures: dict[Future[Section], str], budget_s: float) -> dict[str, Section]:
+    """Sections as they finish; those still running at the deadline are `unavailable`."""
     done: dict[str, Section] = {}
-    unauthorized: list[str] = []
-    if not names:
-        return done, unauthorized
-    pool = ThreadPoolExecutor(
-        max_workers=min(len(names), int(getattr(settings, "SUMMARY_WORKERS", 8)))
-    )
-    futures: dict[Future[Section], str] = {pool.submit(_build, name, fetch): name for name in names}
     deadline = time.monotonic() + budget_s
     pending = set(futures)
     while pending and time.monotonic() < deadline:
@@ -95,24 +92,29 @@ def _run(names: list[str], fetch: Fetch, budget_s: float) -> tuple[dict[str, Sec
             name = futures[future]
             try:
                 done[name] = future.result()
-            except FhirUnauthorized:
-                unauthorized.append(name)
+            except GrantLost:
+                raise
             except Exception:  # a bug in a builder must not take the page down
                 log.exception("summary section crashed", extra={"section": name})
-                done[name] = Section(
-                    name,
-                    SectionStatus.UNAVAILABLE,
-                    (),
-                    now_iso(),
-                    UNAVAILABLE_REASONS["error"],
-                )
+                done[name] = _unavailable(name, "error")
     for future in pending:
-        name = futures[future]
-        done[name] = Section(
-            name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["timeout"]
-        )
-    pool.shutdown(wait=False, cancel_futures=True)  # stragglers finish on their own timeouts
-    return done, unauthorized
+        done[futures[future]] = _unavailable(futures[future], "timeout")
+    return done
+
+
+def _run(names: list[str], fetch: Fetch, budget_s: float) -> dict[str, Section]:
+    """Build sections in parallel, within the budget. A 401 in any of them is handled by the
+    launch's session (one refresh, one retry); a refused refreshed token raises GrantLost."""
+    if not names:
+        return {}
+    pool = ThreadPoolExecutor(
+        max_workers=min(len(names), int(getattr(settings, "SUMMARY_WORKERS", 8)))
+    )
+    futures = {pool.submit(_build, name, fetch): name for name in names}
+    try:
+        return _collect(futures, budget_s)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # stragglers end on their own timeouts
 
 
 def build_summary(
@@ -127,7 +129,8 @@ def build_summary(
     scope = section_cache.cache_scope(launch)
     # Even a page served wholly from the cache first proves the grant is alive: it refreshes
     # an expiring token, and a grant the EHR has ended shows no cached PHI.
-    token, grant_version = vault.token_and_version(launch)
+    session = SmartSession(launch)
+    session.ensure_token()
     built: dict[str, Section] = {}
     wanted = []
     for name in only:
@@ -139,13 +142,7 @@ def build_summary(
             wanted.append(name)
     if wanted:
         budget = float(getattr(settings, "SUMMARY_BUDGET_S", 8))
-        fetched, unauthorized = _run(wanted, Fetch(launch, token), budget)
-        if unauthorized:  # one refresh, one retry (SMART: 401 means the token is no good)
-            token = vault.refreshed_after_401(launch, grant_version)
-            retried, still = _run(unauthorized, Fetch(launch, token), budget)
-            fetched.update(retried)
-            if still:
-                raise vault.end_grant(launch, GrantLost("FHIR refused the refreshed token"))
+        fetched = _run(wanted, Fetch(session), budget)
         for section in fetched.values():
             if section.status in (SectionStatus.OK, SectionStatus.EMPTY, SectionStatus.PARTIAL):
                 section_cache.put(scope, section)
@@ -155,14 +152,6 @@ def build_summary(
 
 def fetch_observations(launch: Launch, **params: str) -> SearchResult:
     """For the vital-sign and lab history pages (not cached: drill-downs are on demand)."""
-
-    def call(token: str) -> SearchResult:
-        return search(
-            launch.connection.iss,
-            token,
-            "Observation",
-            {"patient": launch.patient_id, **params},
-            max_pages=3,
-        )
-
-    return vault.with_access_token(launch, call)
+    return SmartSession(launch).search_all(
+        "Observation", {"patient": launch.patient_id, **params}, max_pages=3
+    )

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from joserfc import jwk
 
+from smart.scopes import LaunchKind
 from smartapp.models import EhrConnection
 from smartapp.registry import (
     RegistrationError,
@@ -16,7 +17,6 @@ from smartapp.registry import (
     enabled_connection,
     register_connection,
 )
-from smart.scopes import LaunchKind
 
 ISS = "https://ehr.example.org/fhir"
 

@@ -12,6 +12,8 @@ from django.test import override_settings
 
 from sandbox.fhir_store import get_store
 from sandbox.synthetic import XSS_PAYLOADS
+from smart.clock import ManualClock
+from smartapp.clock import use_clock
 from smartapp.fhir.breaker import reset_circuits
 from smartapp.models import Launch
 from smartapp.summary.contract import SectionStatus
@@ -254,12 +256,11 @@ def test_429_retries_wait_as_told(sandbox, connect, browser) -> None:
         sandbox, connect, browser, "pat-02", fail={"Immunization": {"mode": 429, "retry_after": 1}}
     )
     sandbox.reset_stats()
-    started = time.monotonic()
-    sections = build_summary(launch).sections
-    elapsed = time.monotonic() - started
+    with use_clock(ManualClock()) as clock:
+        sections = build_summary(launch).sections
     assert sections["immunizations"].status == SectionStatus.UNAVAILABLE
     assert sandbox.stats()["fhir_requests"]["Immunization"] == 3  # bounded attempts
-    assert elapsed >= 2  # waited Retry-After (1 s) between attempts
+    assert clock.slept == [1.0, 1.0]  # waited Retry-After (1 s) between attempts
 
 
 def test_the_cache_serves_the_second_page_and_refresh_bypasses_it(
