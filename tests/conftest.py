@@ -23,7 +23,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _postgres_missing() -> str | None:
-    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
         return "DATABASE_URL does not point at PostgreSQL"
     return None
 

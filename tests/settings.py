@@ -33,3 +33,7 @@ WHITENOISE_AUTOREFRESH = True
 # would then pile up one per thread until PostgreSQL refuses more. Close them per request.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; test users only
+# On PostgreSQL, empty tables between live-server tests with DELETE rather than TRUNCATE
+# (tests/pgbackend/base.py says why; it is a third of the suite's time).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.pgbackend"  # noqa: F405
