@@ -8,6 +8,7 @@ minutes ahead, and `jti` single use.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -22,6 +23,12 @@ from sandbox.models import Client, UsedJti
 
 ASSERTION_ALGORITHMS = ["RS384", "ES384"]
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+@functools.cache
+def _http() -> httpx.Client:
+    """One pooled client for fetching clients' JWKS (not a new TLS context per request)."""
+    return httpx.Client(timeout=5.0)
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
@@ -61,7 +68,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         if not client.jwks_uri:
             raise InvalidClientError(description="the client has no JWKS URL")
         try:
-            response = httpx.get(client.jwks_uri, timeout=5.0)
+            response = _http().get(client.jwks_uri)
             response.raise_for_status()
             return jwk.KeySet.import_key_set(response.json())
         except (httpx.HTTPError, ValueError, JoseError) as exc:

@@ -6,6 +6,8 @@ validation.
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 import uuid
 from typing import Any
@@ -19,21 +21,35 @@ from sandbox.site import SandboxSite
 ID_TOKEN_TTL_S = 300
 
 
+# Importing an RSA private key validates it (tens of milliseconds) and so does generating
+# one: both are done once per process and kid, not on every token and JWKS request.
+_imported: dict[str, jwk.RSAKey] = {}
+_import_lock = threading.Lock()
+
+
+@functools.cache
+def _fresh_key() -> dict[str, Any]:
+    """The key material this process stores when the database has no signing key yet."""
+    kid = uuid.uuid4().hex[:16]
+    return {**jwk.RSAKey.generate_key(2048, private=True).as_dict(private=True), "kid": kid}
+
+
 def signing_key() -> jwk.RSAKey:
     row = SigningKey.objects.order_by("created").first()
     if row is None:
-        key = jwk.RSAKey.generate_key(2048, private=True)
-        kid = uuid.uuid4().hex[:16]
+        material = _fresh_key()
         try:
             with transaction.atomic():
-                SigningKey.objects.create(
-                    kid=kid, private_jwk={**key.as_dict(private=True), "kid": kid}
-                )
+                SigningKey.objects.create(kid=material["kid"], private_jwk=material)
         except IntegrityError:
             pass
         row = SigningKey.objects.order_by("created").first()
         assert row is not None
-    return jwk.RSAKey.import_key(row.private_jwk)
+    with _import_lock:
+        key = _imported.get(row.kid)
+        if key is None:  # kids are random per key, so a kid names one key
+            key = _imported[row.kid] = jwk.RSAKey.import_key(row.private_jwk)
+    return key
 
 
 def public_jwks() -> dict[str, Any]:

@@ -7,6 +7,8 @@ be taken for a symmetric secret.
 
 from __future__ import annotations
 
+import functools
+
 from joserfc import jwk
 
 KEY_ALGORITHMS = {"RSA": "RS384", "EC": "ES384"}
@@ -16,8 +18,14 @@ class UnusableKey(ValueError):
     """A key that cannot sign for SMART; the message says why."""
 
 
+@functools.lru_cache(maxsize=32)
 def import_private_pem(pem: str) -> jwk.Key:
-    """An RSA or EC private key from PEM."""
+    """An RSA or EC private key from PEM.
+
+    Cached by content: importing validates the key, tens of milliseconds for RSA, and a
+    connection signs an assertion for every token request. The cache lives in the memory of
+    the process that decrypted the PEM anyway; a new key is a new entry.
+    """
     for key_type in (jwk.RSAKey, jwk.ECKey):
         try:
             return key_type.import_key(pem)

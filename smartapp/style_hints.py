@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 from django.core.cache import cache
+
+from smartapp import outbound
 
 COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
 SIZE = re.compile(r"\d{1,3}(\.\d{1,2})?(px|em|rem)")
@@ -52,9 +53,9 @@ def stylesheet(url: str) -> str:
     css = cache.get(key)
     if css is None:
         try:
-            response = httpx.get(url, timeout=3.0)
+            response = outbound.client(outbound.Purpose.STYLE).get(url)
             properties = safe_properties(response.json()) if response.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError):
+        except (outbound.HTTPError, ValueError):
             properties = {}
         body = "".join(f"  {name}: {value};\n" for name, value in sorted(properties.items()))
         css = f":root {{\n{body}}}\n" if body else ""

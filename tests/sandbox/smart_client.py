@@ -19,6 +19,7 @@ import httpx
 from joserfc import jwk, jwt
 
 from sandbox.walk import walk_authorization
+from tests.fixtures.http import new_http_client
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -50,7 +51,7 @@ class SmartClient:
     secret_in_body: bool = False
     key: jwk.Key | None = None  # private_key_jwt signing key (with kid)
     alg: str = "RS384"
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    http: httpx.Client = field(default_factory=lambda: new_http_client())
     config: dict[str, Any] = field(default_factory=dict)
 
     # --- discovery ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 
-AUTH_KINDS = ["none", "client_secret_basic", "private_key_jwt"]
+AUTH_KINDS = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 VERSIONS = ["v2", "v1"]
 
 
