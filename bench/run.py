@@ -15,175 +15,35 @@ dominate. Prints a table and writes bench/results.json. `--smoke` runs tiny coun
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = "bench-client-secret"
-LATENCY_MS = 200
-
-
-@dataclass(frozen=True)
-class Counts:
-    cold: int  # launches of different patients, each way
-    warm: int  # requests per concurrency level
-    storm: int  # concurrent requests on the expired launch
-    memory: tuple[int, int]  # summary requests at the two checkpoints
-
-
-FULL = Counts(cold=10, warm=400, storm=200, memory=(1000, 5000))
-SMOKE = Counts(cold=2, warm=20, storm=20, memory=(20, 50))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-class Server:
-    """A gunicorn server on loopback (the app or the sandbox), up when the constructor returns."""
-
-    def __init__(
-        self,
-        module: str,
-        port: int,
-        env: dict[str, str],
-        workers: int,
-        threads: int,
-        log: Path | None = None,
-    ) -> None:
-        host = "127.0.0.1" if module.startswith("sandbox") else "localhost"
-        self.url = f"http://{host}:{port}"
-        self.log = log
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                module,
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(threads),
-                "--timeout",
-                "120",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w") if log else subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{module} did not start")
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-@dataclass
-class Bench:
-    app: Server
-    sequential_app: Server
-    sandbox: Server
-
-    def stats(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.sandbox.url}/sandbox/stats").json()
-        return body
-
-    def reset(self) -> None:
-        httpx.post(f"{self.sandbox.url}/sandbox/stats/reset")
-
-    def base(self, **options: Any) -> str:
-        from sandbox.simulation import encode
-
-        return (
-            f"{self.sandbox.url}/sim/{encode(options)}/fhir"
-            if options
-            else f"{self.sandbox.url}/fhir"
-        )
-
-
-def browser() -> httpx.Client:
-    # The app's session cookie is Secure; on loopback over plain HTTP a browser still keeps it.
-    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
-    return httpx.Client(timeout=60, cookies=http.cookiejar.CookieJar(policy=policy))
-
-
-def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx.Client, str]:
-    """The EHR's "open app" button through to the summary; (the browser, the summary URL)."""
-    from sandbox.walk import walk_authorization
-
-    client = browser()
-    pressed = client.get(
-        f"{iss.removesuffix('/fhir')}/ehr/launch",
-        params={"client_id": "bench-app", "patient": patient},
-    )
-    launch_url = pressed.headers["location"].replace("http://localhost:8000", app.url)
-    start = client.get(launch_url)
-    # httpx merges cookies into a default-policy jar when sending, which drops Secure cookies
-    # over plain HTTP; send the app's session cookie as a browser on loopback would.
-    client.headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
-    landed = walk_authorization(client, start.headers["location"], f"{app.url}/smart/callback")
-    assert isinstance(landed, str), "the launch did not reach the callback"
-    done = client.get(landed)
-    if done.status_code != 303:
-        code = (
-            done.text.split("<code>")[1].split("</code>")[0]
-            if "<code>" in done.text
-            else done.status_code
-        )
-        raise RuntimeError(f"the launch failed at the callback: {code}")
-    summary_url = f"{app.url}{done.headers['location']}"
-    return client, summary_url
-
-
-def timed_get(client: httpx.Client, url: str) -> float:
-    started = time.perf_counter()
-    response = client.get(url)
-    assert response.status_code == 200, f"{url} answered {response.status_code}"
-    return time.perf_counter() - started
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.harness import (
+    FULL,
+    LATENCY_MS,
+    ROOT,
+    SECRET,
+    SMOKE,
+    Bench,
+    Server,
+    ehr_launch,
+    free_port,
+    percentile,
+    rss_mib,
+    timed_get,
+)
+from bench.report import print_table
 
 
 def cold_summary(bench: Bench, count: int) -> dict[str, Any]:
@@ -417,63 +277,6 @@ def main() -> int:
     (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     return 0
-
-
-def print_table(report: dict[str, Any]) -> None:
-    r = report["results"]
-    cold, storm, launch, mem = (
-        r["cold_summary"],
-        r["refresh_storm"],
-        r["launch_upstream_calls"],
-        r["memory_rss_mib"],
-    )
-    rows = [
-        (
-            "cold summary, parallel (median / p95)",
-            f"{cold['parallel_median_ms']} / {cold['parallel_p95_ms']} ms",
-        ),
-        (
-            "cold summary, sequential (median / p95)",
-            f"{cold['sequential_median_ms']} / {cold['sequential_p95_ms']} ms",
-        ),
-        ("  parallel/sequential (goal <= 0.2)", str(cold["parallel_over_sequential"])),
-        ("  parallel/ideal (goal <= 1.5)", str(cold["parallel_over_ideal"])),
-    ]
-    for level, figures in r["warm_summary"].items():
-        rows.append(
-            (
-                f"warm summary {level}: rps, p50, p99",
-                "{rps} rps, {p50_ms} ms, {p99_ms} ms".format(**figures["summary"]),
-            )
-        )
-        rows.append(
-            (
-                f"  /healthz {level} rps; summary/healthz",
-                f"{figures['healthz']['rps']}; {figures['summary_over_healthz_rps']}",
-            )
-        )
-    rows += [
-        (
-            "refresh storm: refreshes / failures / p99",
-            "{token_endpoint_refreshes} / {failures} / {p99_ms} ms ({requests} requests)".format(
-                **storm
-            ),
-        ),
-        (
-            "launch: discovery/token/fhir calls, 1st",
-            "{discovery}/{token}/{fhir}".format(**launch["first"]),
-        ),
-        (
-            "launch: discovery/token/fhir calls, 2nd",
-            "{discovery}/{token}/{fhir}".format(**launch["second"]),
-        ),
-        ("memory growth between checkpoints", str(mem["growth"])),
-    ]
-    width = max(len(name) for name, _ in rows)
-    where = "{database}, redis={redis}".format(**report["settings"])
-    print(f"\nbench ({where}, commit {report['commit']}, {report['seconds']} s)")
-    for name, value in rows:
-        print(f"  {name.ljust(width)}  {value}")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@ the client_id in the body, PKCE the only proof). Authlib does the encoding; each
 adds what the method needs from a registration and nothing else.
 
 Adding a method = one class with `@register`; `method_for(name)` and the admin's choices find
-it. Each method prepares a request as Authlib's auth hooks do: `(method, uri, headers, body)`
-in, the same out, with no I/O.
+it. Each method turns a `TokenRequest` into the authenticated one, with no I/O; the time (for
+an assertion's `iat` and `exp`) is an input.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,7 +22,14 @@ from joserfc import jwk
 
 ASSERTION_LIFETIME_S = 300  # SMART: the assertion's exp no more than five minutes ahead
 
-Prepared = tuple[str, dict[str, str], str]
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A POST to the token or revocation endpoint, as client authentication leaves it."""
+
+    uri: str
+    headers: dict[str, str] = field(repr=False)  # may carry Basic credentials
+    body: str = field(repr=False)  # may carry a secret or a signed assertion
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,15 @@ class ClientAuthMethod:
     needs_private_key: ClassVar[bool] = False
 
     def prepare(
-        self,
-        credentials: ClientCredentials,
-        uri: str,
-        headers: dict[str, str],
-        body: str,
-        *,
-        now: Callable[[], float] = time.time,
-    ) -> Prepared:
+        self, credentials: ClientCredentials, request: TokenRequest, now: float
+    ) -> TokenRequest:
         raise NotImplementedError
+
+
+def _apply(auth: Any, request: TokenRequest) -> TokenRequest:
+    """Authlib's (method, uri, headers, body) hook convention, on a TokenRequest."""
+    uri, headers, body = auth.prepare("POST", request.uri, dict(request.headers), request.body)
+    return TokenRequest(uri, headers, body)
 
 
 _METHODS: dict[str, ClientAuthMethod] = {}
@@ -83,17 +88,10 @@ class _AuthlibEncoded(ClientAuthMethod):
     """A method Authlib's ClientAuth encodes from the client id and secret."""
 
     def prepare(
-        self,
-        credentials: ClientCredentials,
-        uri: str,
-        headers: dict[str, str],
-        body: str,
-        *,
-        now: Callable[[], float] = time.time,
-    ) -> Prepared:
+        self, credentials: ClientCredentials, request: TokenRequest, now: float
+    ) -> TokenRequest:
         auth = ClientAuth(credentials.client_id, credentials.secret, self.name)
-        prepared: Prepared = auth.prepare("POST", uri, headers, body)
-        return prepared
+        return _apply(auth, request)
 
 
 @register
@@ -123,23 +121,15 @@ class PrivateKeyJwt(ClientAuthMethod):
     needs_private_key = True
 
     def prepare(
-        self,
-        credentials: ClientCredentials,
-        uri: str,
-        headers: dict[str, str],
-        body: str,
-        *,
-        now: Callable[[], float] = time.time,
-    ) -> Prepared:
+        self, credentials: ClientCredentials, request: TokenRequest, now: float
+    ) -> TokenRequest:
         if credentials.private_key is None:
             raise ValueError("private_key_jwt without a private key")
-        issued = int(now())
+        issued = int(now)
         signer = AuthlibPrivateKeyJWT(
-            uri,
+            request.uri,
             claims={"iat": issued, "exp": issued + ASSERTION_LIFETIME_S},
             headers={"kid": credentials.key_id, "typ": "JWT"},
             alg=credentials.alg,
         )
-        auth: Any = ClientAuth(credentials.client_id, credentials.private_key, signer)
-        prepared: Prepared = auth.prepare("POST", uri, headers, body)
-        return prepared
+        return _apply(ClientAuth(credentials.client_id, credentials.private_key, signer), request)

@@ -20,10 +20,11 @@ from typing import Any
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from authlib.oauth2.rfc7009 import prepare_revoke_token_request
 
-from smart.client_auth import ClientCredentials, method_for
+from smart.client_auth import ClientCredentials, TokenRequest, method_for
 from smart.errors import EhrUnavailable, TokenExchangeFailed, TokenResponseInvalid
 from smart.token_response import TokenResponse
 from smartapp import outbound
+from smartapp.clock import clock
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,13 @@ class TokenRequestFailed(TokenExchangeFailed):
 
 
 def _post(credentials: ClientCredentials, endpoint: str, body: str) -> outbound.Response:
-    uri, headers, body = method_for(credentials.method).prepare(
-        credentials, endpoint, dict(FORM_HEADERS), body
+    request = method_for(credentials.method).prepare(
+        credentials, TokenRequest(endpoint, dict(FORM_HEADERS), body), clock().now().timestamp()
     )
     try:
-        return outbound.client(outbound.Purpose.TOKEN).post(uri, content=body, headers=headers)
+        return outbound.client(outbound.Purpose.TOKEN).post(
+            request.uri, content=request.body, headers=request.headers
+        )
     except outbound.HTTPError as exc:
         raise EhrUnavailable(f"token endpoint: {type(exc).__name__}") from exc
 

@@ -8,7 +8,13 @@ from urllib.parse import parse_qs
 import pytest
 from joserfc import jwk, jwt
 
-from smart.client_auth import ASSERTION_LIFETIME_S, ClientCredentials, method_for, methods
+from smart.client_auth import (
+    ASSERTION_LIFETIME_S,
+    ClientCredentials,
+    TokenRequest,
+    method_for,
+    methods,
+)
 
 ENDPOINT = "https://ehr.example.org/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -16,7 +22,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 def prepare(credentials: ClientCredentials, now: float = 1_700_000_000.0):
     method = method_for(credentials.method)
-    return method.prepare(credentials, ENDPOINT, dict(FORM), "grant_type=x", now=lambda: now)
+    request = method.prepare(credentials, TokenRequest(ENDPOINT, dict(FORM), "grant_type=x"), now)
+    return request.uri, request.headers, request.body
 
 
 def test_the_registry_names_every_method():

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from bench.run import Server, free_port
+from bench.harness import Server, free_port
 from smart.launch_states import LaunchState
 from smartapp.models import Launch, TokenGrant
 

@@ -1,0 +1,168 @@
+"""The benchmark's moving parts: servers on loopback, a browser-like client, an EHR launch."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-client-secret"
+LATENCY_MS = 200
+
+
+@dataclass(frozen=True)
+class Counts:
+    cold: int  # launches of different patients, each way
+    warm: int  # requests per concurrency level
+    storm: int  # concurrent requests on the expired launch
+    memory: tuple[int, int]  # summary requests at the two checkpoints
+
+
+FULL = Counts(cold=10, warm=400, storm=200, memory=(1000, 5000))
+SMOKE = Counts(cold=2, warm=20, storm=20, memory=(20, 50))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class Server:
+    """A gunicorn server on loopback (the app or the sandbox), up when the constructor returns."""
+
+    def __init__(
+        self,
+        module: str,
+        port: int,
+        env: dict[str, str],
+        workers: int,
+        threads: int,
+        log: Path | None = None,
+    ) -> None:
+        host = "127.0.0.1" if module.startswith("sandbox") else "localhost"
+        self.url = f"http://{host}:{port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                module,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w") if log else subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{module} did not start")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Bench:
+    app: Server
+    sequential_app: Server
+    sandbox: Server
+
+    def stats(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.sandbox.url}/sandbox/stats").json()
+        return body
+
+    def reset(self) -> None:
+        httpx.post(f"{self.sandbox.url}/sandbox/stats/reset")
+
+    def base(self, **options: Any) -> str:
+        from sandbox.simulation import encode
+
+        return (
+            f"{self.sandbox.url}/sim/{encode(options)}/fhir"
+            if options
+            else f"{self.sandbox.url}/fhir"
+        )
+
+
+def browser() -> httpx.Client:
+    # The app's session cookie is Secure; on loopback over plain HTTP a browser still keeps it.
+    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
+    return httpx.Client(timeout=60, cookies=http.cookiejar.CookieJar(policy=policy))
+
+
+def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx.Client, str]:
+    """The EHR's "open app" button through to the summary; (the browser, the summary URL)."""
+    from sandbox.walk import walk_authorization
+
+    client = browser()
+    pressed = client.get(
+        f"{iss.removesuffix('/fhir')}/ehr/launch",
+        params={"client_id": "bench-app", "patient": patient},
+    )
+    launch_url = pressed.headers["location"].replace("http://localhost:8000", app.url)
+    start = client.get(launch_url)
+    # httpx merges cookies into a default-policy jar when sending, which drops Secure cookies
+    # over plain HTTP; send the app's session cookie as a browser on loopback would.
+    client.headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    landed = walk_authorization(client, start.headers["location"], f"{app.url}/smart/callback")
+    assert isinstance(landed, str), "the launch did not reach the callback"
+    done = client.get(landed)
+    if done.status_code != 303:
+        code = (
+            done.text.split("<code>")[1].split("</code>")[0]
+            if "<code>" in done.text
+            else done.status_code
+        )
+        raise RuntimeError(f"the launch failed at the callback: {code}")
+    summary_url = f"{app.url}{done.headers['location']}"
+    return client, summary_url
+
+
+def timed_get(client: httpx.Client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    return time.perf_counter() - started
