@@ -63,6 +63,34 @@ class TokenResponseRule:
     set: Mapping[str, Any] = field(default_factory=dict)
 
 
+NextLinkMode = Literal["foreign", "other_path"]
+
+
+@dataclass(frozen=True)
+class HostileRule:
+    """An EHR that attacks or confuses its client (SMART App Launch: the app must treat
+    what the EHR sends as input to check). Each key is one misbehaviour of searches:
+
+    - `next_link`: the `next` link of a paged search points at another origin ("foreign")
+      or at another path on the same origin ("other_path");
+    - `other_patient_entries`: a patient-compartment search also carries another patient's
+      resources;
+    - `pad_bytes`: each search Bundle is padded to at least this many bytes;
+    - `nan_values`: quantities carry NaN and Infinity (Python's json writes them);
+    - `junk_structure`: `link[]` and `entry[].search` hold non-objects.
+    """
+
+    next_link: NextLinkMode | None = None
+    other_patient_entries: bool = False
+    pad_bytes: int = 0
+    nan_values: bool = False
+    junk_structure: bool = False
+
+
+MAX_PAD_BYTES = 200_000_000
+MAX_TOKEN_DELAY_MS = 120_000
+
+
 @dataclass(frozen=True)
 class SimOptions:
     patient: str | None = None
@@ -81,6 +109,8 @@ class SimOptions:
     token_error: TokenErrorRule | None = None
     token_response: TokenResponseRule | None = None
     id_token: IdTokenFault | None = None
+    hostile: HostileRule = field(default_factory=HostileRule)
+    token_delay_ms: int = 0
 
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -141,6 +171,27 @@ def _token_error(raw: Any) -> TokenErrorRule:
     )
 
 
+def _hostile(raw: Any) -> HostileRule:
+    _expect("hostile", raw, dict)
+    unknown = set(raw) - set(HostileRule.__dataclass_fields__)
+    if unknown:
+        raise SimulationError(f"hostile: unknown keys {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    if "next_link" in raw:
+        if raw["next_link"] not in ("foreign", "other_path"):
+            raise SimulationError("hostile.next_link: foreign or other_path")
+        values["next_link"] = raw["next_link"]
+    for name in ("other_patient_entries", "nan_values", "junk_structure"):
+        if name in raw:
+            values[name] = _expect(f"hostile.{name}", raw[name], bool)
+    if "pad_bytes" in raw:
+        pad = _expect("hostile.pad_bytes", raw["pad_bytes"], int)
+        if not 0 <= pad <= MAX_PAD_BYTES:
+            raise SimulationError(f"hostile.pad_bytes: between 0 and {MAX_PAD_BYTES}")
+        values["pad_bytes"] = pad
+    return HostileRule(**values)
+
+
 def parse_options(raw: Mapping[str, Any]) -> SimOptions:
     """Validate a decoded option object into SimOptions."""
     known = set(SimOptions.__dataclass_fields__)
@@ -178,6 +229,13 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
         if not 0 <= latency <= MAX_LATENCY_MS:
             raise SimulationError(f"latency_ms: between 0 and {MAX_LATENCY_MS}")
         values["latency_ms"] = latency
+    if "token_delay_ms" in raw:
+        delay = _expect("token_delay_ms", raw["token_delay_ms"], int)
+        if not 0 <= delay <= MAX_TOKEN_DELAY_MS:
+            raise SimulationError(f"token_delay_ms: between 0 and {MAX_TOKEN_DELAY_MS}")
+        values["token_delay_ms"] = delay
+    if "hostile" in raw:
+        values["hostile"] = _hostile(raw["hostile"])
     if "fail" in raw:
         _expect("fail", raw["fail"], dict)
         values["fail"] = {rtype: _fault(rtype, rule) for rtype, rule in raw["fail"].items()}
