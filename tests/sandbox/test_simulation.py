@@ -6,6 +6,7 @@ import pytest
 
 from sandbox.simulation import (
     FaultRule,
+    HostileRule,
     SimOptions,
     SimulationError,
     TokenErrorRule,
@@ -30,8 +31,14 @@ def test_round_trip_of_every_option() -> None:
         "fail": {"Observation": 503, "Condition": {"mode": "timeout", "hang_s": 2}},
         "auth_error": "access_denied",
         "token_error": {"error": "invalid_grant", "grant_type": "refresh_token", "after": 1},
+        "token_delay_ms": 1500,
+        "hostile": {"next_link": "foreign", "other_patient_entries": True, "pad_bytes": 10},
     }
     options = decode(encode(raw))
+    assert options.token_delay_ms == 1500
+    assert options.hostile == HostileRule(
+        next_link="foreign", other_patient_entries=True, pad_bytes=10
+    )
     assert options.patient == "pat-02"
     assert options.grant == ("launch/patient", "patient/Observation.rs")
     assert options.fail["Observation"] == FaultRule(mode=503)
@@ -62,6 +69,13 @@ def test_no_options_is_the_well_behaved_ehr() -> None:
         ({"auth_error": "not an error"}, "auth_error"),
         ({"token_error": {"error": "invalid_grant", "grant_type": "password"}}, "grant_type"),
         ({"grant": 7}, "grant"),
+        ({"token_delay_ms": -5}, "token_delay_ms"),
+        ({"token_delay_ms": 10**9}, "token_delay_ms"),
+        ({"hostile": []}, "hostile"),
+        ({"hostile": {"next_link": "elsewhere"}}, "hostile.next_link"),
+        ({"hostile": {"pad_bytes": -1}}, "hostile.pad_bytes"),
+        ({"hostile": {"nan_values": 1}}, "hostile.nan_values"),
+        ({"hostile": {"colour": 1}}, "hostile: unknown keys"),
     ],
 )
 def test_bad_options_are_named(raw: dict, named: str) -> None:
