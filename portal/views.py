@@ -165,7 +165,7 @@ def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
 def style(request: HttpRequest, handle: str) -> HttpResponse:
     """The EHR's style hints as CSS custom properties (smartapp/style_hints.py)."""
     launch = _launch(request, handle)
-    css = style_hints.stylesheet(launch.smart_style_url) if launch.smart_style_url else ""
+    css = style_hints.stylesheet_for(launch)
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -16,6 +16,7 @@ This is the one module that names the HTTP library: callers catch `TransportErro
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +125,42 @@ def reset() -> None:
         for pooled in _clients.values():
             pooled.close()
         _clients.clear()
+
+
+class ResponseTooLarge(HTTPError):
+    """A body went over its byte cap or its time budget; the rest was never read."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
+def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float) -> Response:
+    """GET `url`, streaming: stop reading past `max_bytes` (decoded) or `max_seconds` in all.
+
+    A per-read timeout alone lets a server drip one byte at a time for ever, and reading
+    the whole body first lets it fill the worker's memory; this stops either early.
+    """
+    started = time.monotonic()
+    with client(purpose).stream("GET", url) as response:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise ResponseTooLarge(f"Content-Length over {max_bytes} bytes")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(f"body over {max_bytes} bytes")
+            if time.monotonic() - started > max_seconds:
+                raise ResponseTooLarge(f"body took over {max_seconds} s")
+        # The body is decoded already: its length and encoding headers no longer describe it.
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=response.request
+        )
 
 
 @contextmanager
