@@ -9,10 +9,13 @@ registered methods in `smart.client_auth`; its quirks, one of the profiles in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
 
 from smart import client_auth
 from smart.client_auth import ClientCredentials
@@ -64,7 +67,20 @@ def checked_signing_key(pem: str) -> tuple[Any, str]:
         raise RegistrationError(str(exc)) from exc
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
+def _check_fits(registration: Registration) -> None:
+    """What the table can hold, said before the database refuses it with a trace."""
+    if not _SLUG.fullmatch(registration.slug):
+        raise RegistrationError("slug: 1 to 50 letters, digits, '-' or '_'")
+    for name, limit in (("iss", 500), ("name", 200), ("client_id", 200)):
+        if not 0 < len(getattr(registration, name)) <= limit:
+            raise RegistrationError(f"{name}: 1 to {limit} characters")
+
+
 def _check(registration: Registration) -> client_auth.ClientAuthMethod:
+    _check_fits(registration)
     _check_url("iss", registration.iss)
     known = client_auth.methods()
     method = known.get(registration.client_auth)
@@ -82,6 +98,10 @@ def _check(registration: Registration) -> client_auth.ClientAuthMethod:
 def register(registration: Registration) -> EhrConnection:
     """Create or update (by slug) a connection; secrets are encrypted before they are stored."""
     method = _check(registration)
+    owner = EhrConnection.objects.filter(iss=registration.iss).exclude(slug=registration.slug)
+    if taken := owner.values_list("slug", flat=True).first():
+        # One iss, one connection: the callback finds its connection by iss alone (mix-up).
+        raise RegistrationError(f"iss: already registered as {taken!r}")
     connection = EhrConnection.objects.filter(slug=registration.slug).first()
     connection = connection or EhrConnection(slug=registration.slug)
     connection.name, connection.iss = registration.name, registration.iss
@@ -100,7 +120,11 @@ def register(registration: Registration) -> EhrConnection:
     elif not method.needs_private_key:
         connection.set_secret("private_key", None)
         connection.key_id = ""
-    connection.save()
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as exc:  # a registration of the same slug or iss raced this one
+        raise RegistrationError("slug or iss: registered by someone else meanwhile") from exc
     return connection
 
 
@@ -128,10 +152,14 @@ def credentials_for(connection: EhrConnection) -> ClientCredentials:
 
 
 def public_jwks() -> dict[str, Any]:
-    """The public halves of every enabled connection's signing key (our JWKS URL)."""
-    keys = []
+    """The public halves of every enabled connection's signing key (our JWKS URL).
+
+    Each key once, however many connections use it: RFC 7517 4.5 asks for distinct `kid`s in
+    a set, and authorization servers refuse an assertion whose `kid` matches two keys.
+    """
+    keys: dict[str, dict[str, Any]] = {}
     for connection in EhrConnection.objects.filter(enabled=True).exclude(key_id=""):
         public = connection.public_jwk()
         if public is not None:
-            keys.append(public)
-    return {"keys": keys}
+            keys.setdefault(str(public.get("kid") or connection.key_id), public)
+    return {"keys": list(keys.values())}

@@ -140,3 +140,61 @@ def test_admin_pages_render_without_secrets(admin_client) -> None:
     assert page.status_code == 200
     assert b"s3cret-value" not in page.content
     assert b"new_client_secret" in page.content
+
+
+@pytest.mark.django_db
+def test_jwks_publishes_a_shared_key_once(client) -> None:
+    """RFC 7517 4.5: keys in a set have distinct `kid`s; an authorization server that finds
+    two usable keys for one kid refuses every client assertion ("Multiple usable public keys
+    found in the JWKS"). Two connections that share a key publish it once."""
+    pem = jwk.ECKey.generate_key("P-384", private=True).as_pem(private=True).decode()
+    other = jwk.ECKey.generate_key("P-384", private=True).as_pem(private=True).decode()
+    for slug, key in (("acme", pem), ("acme-west", pem), ("beta", other)):
+        register(
+            slug=slug,
+            iss=f"https://{slug}.example.org/fhir",
+            client_auth="private_key_jwt",
+            client_secret=None,
+            private_key_pem=key,
+        )
+    published = client.get("/.well-known/jwks.json").json()["keys"]
+    kids = [key["kid"] for key in published]
+    assert sorted(kids) == sorted({c.key_id for c in EhrConnection.objects.all()}), (
+        "each key exactly once"
+    )
+    assert len(kids) == 2
+
+
+def ehr_register(slug: str, iss: str) -> None:
+    call_command(
+        "ehr_register", "--slug", slug, "--name", slug, "--iss", iss, "--client-id", "a", "--public"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ehr_register_refuses_an_iss_another_slug_uses_in_one_line() -> None:
+    ehr_register("acme", ISS)
+    with pytest.raises(CommandError) as refused:
+        ehr_register("acme-2", ISS)
+    message = str(refused.value)
+    assert "acme" in message
+    assert "iss" in message
+    assert "\n" not in message
+    assert "IntegrityError" not in message
+    ehr_register("acme", ISS)  # the owner updates itself freely
+    assert list(EhrConnection.objects.values_list("slug", flat=True)) == ["acme"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("slug", "iss", "field"),
+    [
+        ("x" * 51, ISS, "slug"),
+        ("not a slug", ISS, "slug"),
+        ("acme", "https://ehr.example.org/" + "f" * 500, "iss"),
+    ],
+)
+def test_ehr_register_refuses_values_the_table_cannot_hold(slug: str, iss: str, field: str) -> None:
+    with pytest.raises(CommandError, match=field):
+        ehr_register(slug, iss)
+    assert not EhrConnection.objects.exists()
