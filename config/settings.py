@@ -218,6 +218,12 @@ LOGGING = {
     "loggers": {
         # Our own access line (smartapp.request_id) replaces runserver's, which is written
         # after the request's context is gone and so could not carry its correlation id.
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "handlers": [], "propagate": True},
+        # Django's defaults give `django` and `django.server` handlers of their own (plain
+        # text, no redaction: runserver printed the callback URL with its code, a 500 printed
+        # the raw traceback); with none left here, every line goes through ours.
+        "django": {"handlers": [], "propagate": True},
+        # httpx names every URL it requests at INFO (FHIR searches carry patient ids).
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -10,6 +10,12 @@ fields, the exception text and stack info before any formatter touches them.
 Two layers: structured values are cleaned by key (a dict with `refresh_token` loses its
 value whatever it is), then all text is cleaned by pattern (query strings, form bodies,
 JSON, header lines, bare JWTs), which also catches secrets inside objects' str/repr.
+
+Django's own request lines (`django.server` under runserver, `django.request` for every 4xx
+and 5xx) name the request URL; there the whole query string goes, since `state`, `launch` and
+`iss` are no business of a log reader either, and the request object itself becomes its
+method and path. Our own lines log an error's reference code as `error_code`: a field named
+`code` is an authorization code here, always.
 """
 
 from __future__ import annotations
@@ -69,6 +75,11 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 _MAX_DEPTH = 6
 
+# Loggers whose lines carry a request URL (Django's request log, runserver's request line).
+URL_LOGGERS = frozenset({"django.request", "django.server"})
+# A query string in a request line or a URL: all of it goes, the path stays.
+_QUERY = re.compile(r"\?[^\s\"']*")
+
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 STANDARD_RECORD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
@@ -81,6 +92,18 @@ def redact_text(text: str) -> str:
     text = _PARAM.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{MASK}", text)
     text = _SCHEME.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
     return _JWT.sub(MASK, text)
+
+
+def strip_queries(text: str) -> str:
+    return _QUERY.sub(f"?{MASK}", text)
+
+
+def describe_request(value: Any) -> str:
+    """A request object as "METHOD /path": never its query string, headers or cookies."""
+    method, path = getattr(value, "method", None), getattr(value, "path", None)
+    if isinstance(method, str) and isinstance(path, str):
+        return f"{method} {path}"
+    return type(value).__name__  # runserver passes its socket: nothing worth logging
 
 
 def is_secret_key(key: object) -> bool:
@@ -125,6 +148,10 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = self._message(record), ()
+        if record.name in URL_LOGGERS:
+            record.msg = strip_queries(record.msg)
+        if "request" in record.__dict__:
+            record.request = describe_request(record.__dict__["request"])
         for key in list(record.__dict__):
             if key not in STANDARD_RECORD_ATTRS and not key.startswith("_"):
                 value = record.__dict__[key]

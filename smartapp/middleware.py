@@ -72,7 +72,11 @@ class SmartErrorMiddleware:
             return None
         log.warning(
             "request refused",
-            extra={"code": exception.code, "detail": exception.detail, "status": exception.status},
+            extra={
+                "error_code": exception.code,
+                "detail": exception.detail,
+                "status": exception.status,
+            },
         )
         if exception.frame_origins and not getattr(request, "frame_ancestors", None):
             allow_framing(request, exception.frame_origins)

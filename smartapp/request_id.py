@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
+ATTRIBUTE = "request_id"  # on the HttpRequest, for lines logged after the middleware returns
 _SANE = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 NO_REQUEST = "-"
 
@@ -45,6 +46,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accept_or_make(request.headers.get(HEADER))
         token = _current.set(request_id)
+        # Django logs 4xx/5xx (`django.request`) after this middleware has returned; the
+        # record names the request, so the id travels on it (RequestIdLogFilter reads it).
+        setattr(request, ATTRIBUTE, request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -69,5 +73,6 @@ class RequestIdLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id()
+            known = getattr(getattr(record, "request", None), ATTRIBUTE, None)
+            record.request_id = known if isinstance(known, str) else current_request_id()
         return True

@@ -50,7 +50,7 @@ def warm_summary(launch_id: str) -> None:
     try:
         build_summary(launch)
     except SmartAppError as error:
-        log.info("summary warm-up skipped", extra={"code": error.code})
+        log.info("summary warm-up skipped", extra={"error_code": error.code})
 
 
 def queue_warm_up(launch: Launch) -> None:

@@ -63,7 +63,7 @@ def _build(name: str, fetch: Fetch) -> Section:
     except SmartAppError as error:
         log.warning(
             "summary section failed",
-            extra={"section": name, "code": error.code, "detail": error.detail},
+            extra={"section": name, "error_code": error.code, "detail": error.detail},
         )
         return Section(name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["error"])
 

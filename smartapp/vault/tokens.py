@@ -135,7 +135,7 @@ def end_grant(
             locked.failure_code = error.code
             locked.save(update_fields=["state", "failure_code", "updated"])
     forget_cached_phi(launch)
-    log.info("grant ended", extra={"launch": launch.handle[:6], "code": error.code})
+    log.info("grant ended", extra={"launch": launch.handle[:6], "error_code": error.code})
     return error.about(launch.connection)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -124,3 +127,61 @@ def test_numbers_still_format(json_logs) -> None:
 def test_mismatched_arguments_do_not_raise(json_logs) -> None:
     _emit(json_logs, "two %s %s", "only-one")
     assert "did not match" in json_logs.lines[0]["message"]
+
+
+# --- through the app: the refusal's reference code, runserver's own lines ------------------
+
+
+OAUTH_CODE = "authcode-0f1e2d3c4b5a"
+STATE = "state-9a8b7c6d5e4f3a2b"
+
+
+@pytest.mark.django_db
+def test_a_refusal_logs_its_reference_code_and_never_the_oauth_code(client, json_logs) -> None:
+    """The page says "Reference: invalid_state"; support must find that in the logs, while the
+    authorization code in the same request stays out of them."""
+    response = client.get(f"/smart/callback?code={OAUTH_CODE}&state={STATE}")
+    assert 400 <= response.status_code < 500
+    (refused,) = [line for line in json_logs.lines if line["message"] == "request refused"]
+    assert refused["error_code"] in response.content.decode()
+    assert refused["error_code"] != MASK
+    assert "code" not in refused
+    assert OAUTH_CODE not in json_logs.text
+    assert STATE not in json_logs.text
+
+
+@pytest.fixture
+def runserver(transactional_db) -> Iterator[str]:
+    """The app behind the server `manage.py runserver` uses, with its request handler (and
+    so its `django.server` log lines)."""
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+    from django.core.wsgi import get_wsgi_application
+
+    server = WSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_runserver_lines_go_through_the_redacting_handler(runserver, json_logs, capfd) -> None:
+    connection = http.client.HTTPConnection(runserver, timeout=10)
+    connection.request(
+        "GET",
+        f"/smart/callback?code={OAUTH_CODE}&state={STATE}&iss=x",
+        headers={"Host": "localhost"},
+    )
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert 400 <= response.status < 500
+    raw = capfd.readouterr()
+    server_lines = [line for line in json_logs.lines if line["logger"] == "django.server"]
+    assert server_lines, json_logs.text
+    assert "/smart/callback" in server_lines[0]["message"]
+    assert str(response.status) in server_lines[0]["message"]
+    for text in (json_logs.text, raw.out, raw.err):
+        assert OAUTH_CODE not in text
+        assert STATE not in text

@@ -76,3 +76,14 @@ def test_lines_outside_a_request_say_so(json_logs) -> None:
 def test_query_strings_never_reach_the_access_line(client, json_logs) -> None:
     client.get("/chatty?code=authcode-123456&state=s")
     assert "authcode-123456" not in json_logs.text
+
+
+def test_django_request_lines_carry_the_id_and_no_query(client, json_logs) -> None:
+    """Django logs 4xx/5xx after the middleware has returned (the id's context is gone); the
+    request it names still knows its id."""
+    response = client.get("/nope?code=authcode-654321&state=state-abcdef")
+    assert response.status_code == 404
+    (line,) = [line for line in json_logs.lines if line["logger"] == "django.request"]
+    assert line["request_id"] == response[HEADER]
+    assert "authcode-654321" not in json_logs.text
+    assert "state-abcdef" not in json_logs.text
