@@ -8,6 +8,7 @@ port (so another origin), records every request that reaches it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from django.core.cache import cache
 
 from smart.url_policy import is_same_origin_url
+from smartapp import outbound
 from smartapp.models import Launch
 from smartapp.style_hints import MAX_STYLE_BYTES, style_origins
 
@@ -163,3 +166,21 @@ def test_style_origins_are_the_fhir_base_and_the_frame_origins(connect, sandbox)
 def test_same_origin_rule(url: str, allowed: bool) -> None:
     origins = ("https://ehr.example.org", "http://127.0.0.1:9000")
     assert is_same_origin_url(url, origins) is allowed
+
+
+def test_capped_get_refuses_a_declared_oversize_body_and_decodes_a_compressed_one() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/big":
+            return httpx.Response(200, headers={"Content-Length": "999999"}, content=b"{}")
+        body = gzip.compress(json.dumps(STYLE).encode())
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=body)
+
+    with outbound.use_transport(httpx.MockTransport(answer)):
+        with pytest.raises(outbound.ResponseTooLarge):
+            outbound.get_capped(
+                outbound.Purpose.STYLE, "https://ehr/big", max_bytes=100, max_seconds=1
+            )
+        small = outbound.get_capped(
+            outbound.Purpose.STYLE, "https://ehr/s.json", max_bytes=100, max_seconds=1
+        )
+    assert small.json() == STYLE
