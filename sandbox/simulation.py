@@ -171,6 +171,13 @@ def _token_error(raw: Any) -> TokenErrorRule:
     )
 
 
+def _bounded(name: str, value: Any, low: int, high: int) -> int:
+    number = int(_expect(name, value, int))
+    if not low <= number <= high:
+        raise SimulationError(f"{name}: between {low} and {high}")
+    return number
+
+
 def _hostile(raw: Any) -> HostileRule:
     _expect("hostile", raw, dict)
     unknown = set(raw) - set(HostileRule.__dataclass_fields__)
@@ -211,29 +218,20 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
             grant = grant.split()
         _expect("grant", grant, list)
         values["grant"] = tuple(_expect("grant[]", scope, str) for scope in grant)
-    if "token_ttl" in raw:
-        ttl = _expect("token_ttl", raw["token_ttl"], int)
-        if not 1 <= ttl <= 24 * 3600:
-            raise SimulationError("token_ttl: between 1 and 86400 seconds")
-        values["token_ttl"] = ttl
-    if "refresh" in raw:
-        if raw["refresh"] not in _REFRESH_MODES:
-            raise SimulationError(f"refresh: one of {list(_REFRESH_MODES)}")
-        values["refresh"] = raw["refresh"]
-    if "smart" in raw:
-        if raw["smart"] not in ("v1", "v2"):
-            raise SimulationError("smart: v1 or v2")
-        values["smart"] = raw["smart"]
-    if "latency_ms" in raw:
-        latency = _expect("latency_ms", raw["latency_ms"], int)
-        if not 0 <= latency <= MAX_LATENCY_MS:
-            raise SimulationError(f"latency_ms: between 0 and {MAX_LATENCY_MS}")
-        values["latency_ms"] = latency
-    if "token_delay_ms" in raw:
-        delay = _expect("token_delay_ms", raw["token_delay_ms"], int)
-        if not 0 <= delay <= MAX_TOKEN_DELAY_MS:
-            raise SimulationError(f"token_delay_ms: between 0 and {MAX_TOKEN_DELAY_MS}")
-        values["token_delay_ms"] = delay
+    bounds = {
+        "token_ttl": (1, 24 * 3600),
+        "latency_ms": (0, MAX_LATENCY_MS),
+        "token_delay_ms": (0, MAX_TOKEN_DELAY_MS),
+    }
+    for name, (low, high) in bounds.items():
+        if name in raw:
+            values[name] = _bounded(name, raw[name], low, high)
+    choices = {"refresh": _REFRESH_MODES, "smart": ("v1", "v2"), "id_token": _ID_TOKEN_FAULTS}
+    for name, allowed in choices.items():
+        if name in raw:
+            if raw[name] not in allowed:
+                raise SimulationError(f"{name}: one of {list(allowed)}")
+            values[name] = raw[name]
     if "hostile" in raw:
         values["hostile"] = _hostile(raw["hostile"])
     if "fail" in raw:
@@ -252,10 +250,6 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
             omit=tuple(_expect("token_response.omit[]", name, str) for name in omit),
             set=_expect("token_response.set", rule.get("set", {}), dict),
         )
-    if "id_token" in raw:
-        if raw["id_token"] not in _ID_TOKEN_FAULTS:
-            raise SimulationError(f"id_token: one of {list(_ID_TOKEN_FAULTS)}")
-        values["id_token"] = raw["id_token"]
     return SimOptions(**values)
 
 
