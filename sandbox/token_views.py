@@ -1,6 +1,12 @@
 """The sandbox EHR's OAuth endpoints called by the app's server, not the browser: token
-(RFC 6749 3.2, with the `token_error` and `token_response` simulation options), revocation
-(RFC 7009), introspection (RFC 7662), and the JWKS that verifies its id_tokens.
+(RFC 6749 3.2, with the `token_error`, `token_response` and `token_delay_ms` simulation
+options), revocation (RFC 7009, also slowed by `token_delay_ms`), introspection (RFC 7662),
+and the JWKS that verifies its id_tokens.
+
+`token_delay_ms` is a slow EHR, not one that gives up: the token endpoint does the grant
+first and then waits, so a refresh token the client stopped waiting for is spent all the same
+(what a client that replays it after a timeout runs into); the revocation endpoint waits
+first, so the tokens stay live until it answers.
 
 Token responses carry `Cache-Control: no-store` (RFC 6749 5.1).
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -47,6 +54,12 @@ def _claimed_client(request: HttpRequest) -> str:
 @require_POST
 @with_site
 def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+    response = _grant(request, site)
+    _delay(site)  # after the grant: its outcome stands whether or not the client still waits
+    return response
+
+
+def _grant(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     grant_type = request.POST.get("grant_type", "?")
     stats.record(stats.TOKEN_REQUESTS, f"{grant_type} {_claimed_client(request)}")
     rule = site.options.token_error
@@ -74,6 +87,11 @@ def token(request: HttpRequest, site: SandboxSite) -> HttpResponse:
     return response
 
 
+def _delay(site: SandboxSite) -> None:
+    if site.options.token_delay_ms:
+        time.sleep(site.options.token_delay_ms / 1000)
+
+
 def _token_endpoint(name: str) -> Callable[..., HttpResponse]:
     """RFC 7009 revocation and RFC 7662 introspection: Authlib's endpoints, per simulated EHR."""
 
@@ -81,6 +99,8 @@ def _token_endpoint(name: str) -> Callable[..., HttpResponse]:
     @require_POST
     @with_site
     def view(request: HttpRequest, site: SandboxSite) -> HttpResponse:
+        if name == "revocation":
+            _delay(site)  # before revoking: the tokens stay live while the EHR dawdles
         oauth_request_for(request, site)
         response: HttpResponse = server.create_endpoint_response(name, request)
         return response
