@@ -66,6 +66,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "smartapp.request_id.RequestIdMiddleware",
+    # Outside session, cache and views: a 500 an outage caused becomes the 503 page.
+    "smartapp.availability.AvailabilityMiddleware",
     # Above the session and CSRF middleware, so it sees their cookies on the way out.
     "smartapp.middleware.PartitionedCookieMiddleware",
     "smartapp.middleware.RejectNulMiddleware",
@@ -110,7 +112,8 @@ CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis that turns Redis being down into misses (sessions from the DB).
+            "BACKEND": "smartapp.tolerant_cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "smartapp",
             "OPTIONS": {

@@ -5,6 +5,10 @@ request needs (the database, the cache, the Celery broker when one is configured
 503 naming each dependency that is not reachable, so an orchestrator stops routing traffic
 here and an operator sees which service to look at. Errors are reported by class name only:
 an exception message can carry a connection URL with credentials.
+
+Anyone gets the status and each check's name and ok. The details (backends, error classes,
+the per-EHR circuit breakers, which name every connected EHR's FHIR base) are for staff: a
+signed-in staff user (Django admin) sees them. An orchestrator needs only the status code.
 """
 
 from __future__ import annotations
@@ -95,20 +99,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _is_staff(request: HttpRequest) -> bool:
+    """A signed-in staff user; False when the user cannot be loaded (the database or the
+    session store may be the very thing that is down)."""
+    try:
+        return bool(request.user.is_authenticated and request.user.is_staff)
+    except Exception:  # readiness must answer whatever is broken
+        return False
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     results = readiness_checks()
-    failing = [f"{result.name} ({result.backend})" for result in results if not result.ok]
-
-    return JsonResponse(
-        {
-            "status": "unavailable" if failing else "ok",
-            "failing": failing,
-            "checks": [result.as_json() for result in results],
-            # Per-EHR circuit breakers of this process: detail, not readiness (an EHR being
-            # down does not make this app unable to serve its other EHRs).
-            "ehr_circuits": circuit_states(),
-        },
-        status=503 if failing else 200,
-    )
+    status = 503 if any(not result.ok for result in results) else 200
+    body: dict[str, object] = {"status": "ok" if status == 200 else "unavailable"}
+    if not _is_staff(request):
+        body["checks"] = [{"name": result.name, "ok": result.ok} for result in results]
+        return JsonResponse(body, status=status)
+    body["failing"] = [f"{result.name} ({result.backend})" for result in results if not result.ok]
+    body["checks"] = [result.as_json() for result in results]
+    # Per-EHR circuit breakers of this process: detail, not readiness (an EHR being down does
+    # not make this app unable to serve its other EHRs).
+    body["ehr_circuits"] = circuit_states()
+    return JsonResponse(body, status=status)
