@@ -1,13 +1,17 @@
-"""Celery tasks: housekeeping on a schedule (CELERY_BEAT_SCHEDULE) and the summary warm-up.
+"""Celery tasks: housekeeping on a schedule (CELERY_BEAT_SCHEDULE), the summary warm-up and
+token revocation after sign-out.
 
-Tasks carry ids only: no token or PHI ever goes into a Celery message. They import the
-services they run; services never import tasks (views queue them), so there is no cycle.
+Tasks carry ids, never a token in the clear or PHI: the revocation task's tokens are sealed
+with the app's key (`vault.revocation`), so the broker holds nothing usable. They import the
+services they run; services never import tasks (views queue them, or the vault looks the
+revocation task up by name), so there is no cycle.
 """
 
 from __future__ import annotations
 
 import logging
 from importlib import import_module
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -17,6 +21,7 @@ from smart.launch_states import LaunchState
 from smartapp.launches.housekeeping import purge
 from smartapp.models import Launch
 from smartapp.summary.service import build_summary
+from smartapp.vault import revocation
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +66,9 @@ def queue_warm_up(launch: Launch) -> None:
         warm_summary.delay(str(launch.pk))
     except Exception as exc:
         log.warning("summary warm-up not queued", extra={"error": type(exc).__name__})
+
+
+@shared_task(name=revocation.TASK, ignore_result=True)
+def revoke_tokens(message: dict[str, Any]) -> None:
+    """Give a signed-out launch's tokens back to the EHR (RFC 7009); failures are logged."""
+    revocation.perform(revocation.Revocation.from_message(message))

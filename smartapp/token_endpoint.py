@@ -7,7 +7,10 @@ client (`smartapp.outbound`), so every call has a timeout and reuses pooled conn
 Answers become `TokenResponse` or the app's errors:
 
 - a JSON body with `error` (RFC 6749 5.2) -> TokenRequestFailed carrying that code;
-- 5xx, timeouts and connection failures -> EhrUnavailable (temporary; callers may retry);
+- 5xx and connection failures -> EhrUnavailable (temporary; callers may retry);
+- a request that may have reached the EHR with no answer back (a read timeout, a connection
+  dropped after sending, a 504 from a gateway that gave up waiting) -> TokenCallUnanswered:
+  the EHR may have carried it out, so a refresh must not be replayed (`vault.policy`);
 - anything else that is not a JSON object -> TokenResponseInvalid.
 """
 
@@ -35,6 +38,15 @@ FORM_HEADERS = {
 Normaliser = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+# Failures raised before a request leaves this process (no connection, or refused by a URL
+# policy): nothing reached the EHR. Named, not imported: only `outbound` names the library.
+_NEVER_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol"})
+
+
+class TokenCallUnanswered(EhrUnavailable):
+    """The request may have reached the EHR, but no answer came back: its outcome is unknown."""
+
+
 class TokenRequestFailed(TokenExchangeFailed):
     """The token endpoint answered with an OAuth error (RFC 6749 5.2)."""
 
@@ -43,16 +55,35 @@ class TokenRequestFailed(TokenExchangeFailed):
         self.error = error
 
 
-def _post(credentials: ClientCredentials, endpoint: str, body: str) -> outbound.Response:
+def _never_sent(exc: Exception) -> bool:
+    names = {kind.__name__ for kind in type(exc).__mro__}
+    return isinstance(exc, outbound.UrlRefused) or bool(names & _NEVER_SENT)
+
+
+def _post(
+    credentials: ClientCredentials, endpoint: str, body: str, within_s: float | None = None
+) -> outbound.Response:
+    """POST the form; with `within_s`, every phase of the call is capped at that many seconds."""
     request = method_for(credentials.method).prepare(
         credentials, TokenRequest(endpoint, dict(FORM_HEADERS), body), clock().now().timestamp()
     )
-    try:
-        return outbound.client(outbound.Purpose.TOKEN).post(
-            request.uri, content=request.body, headers=request.headers
+    client = outbound.client(outbound.Purpose.TOKEN)
+    extra: dict[str, Any] = {}
+    if within_s is not None:
+        phases = (client.timeout.connect, client.timeout.read, client.timeout.write)
+        pool = client.timeout.pool
+        extra["timeout"] = tuple(
+            min(s if s is not None else within_s, within_s) for s in (*phases, pool)
         )
+    try:
+        response = client.post(request.uri, content=request.body, headers=request.headers, **extra)
     except outbound.HTTPError as exc:
-        raise EhrUnavailable(f"token endpoint: {type(exc).__name__}") from exc
+        if _never_sent(exc):
+            raise EhrUnavailable(f"token endpoint: {type(exc).__name__}") from exc
+        raise TokenCallUnanswered(f"token endpoint: {type(exc).__name__}") from exc
+    if response.status_code == 504:  # a gateway gave up waiting: the EHR may have done it
+        raise TokenCallUnanswered("token endpoint answered 504")
+    return response
 
 
 def _json_object(response: outbound.Response) -> dict[str, Any]:
@@ -72,10 +103,11 @@ def request_token(
     endpoint: str,
     *,
     normalise: Normaliser = dict,
+    within_s: float | None = None,
     **form: str,
 ) -> TokenResponse:
     """One grant request; `normalise` is the EHR profile's hook for a vendor's answer."""
-    response = _post(credentials, endpoint, prepare_token_request(**form))
+    response = _post(credentials, endpoint, prepare_token_request(**form), within_s)
     body = _json_object(response)
     if isinstance(body.get("error"), str):
         raise TokenRequestFailed(body["error"], f"token endpoint: {body['error']}"[:120])
@@ -111,20 +143,29 @@ def refresh(
     refresh_token: str,
     *,
     normalise: Normaliser = dict,
+    within_s: float | None = None,
 ) -> TokenResponse:
-    """RFC 6749 6, authenticated like the code exchange."""
+    """RFC 6749 6, authenticated like the code exchange, within `within_s` seconds if given.
+    TokenCallUnanswered means the refresh token may be spent: do not send it again."""
     return request_token(
         credentials,
         endpoint,
         normalise=normalise,
+        within_s=within_s,
         grant_type="refresh_token",
         refresh_token=refresh_token,
     )
 
 
-def revoke(credentials: ClientCredentials, endpoint: str, token: str, hint: str) -> None:
+def revoke(
+    credentials: ClientCredentials,
+    endpoint: str,
+    token: str,
+    hint: str,
+    within_s: float | None = None,
+) -> None:
     """RFC 7009 2.1, authenticated like token requests. Raises on failure; callers decide."""
     body, _ = prepare_revoke_token_request(token, hint)
-    response = _post(credentials, endpoint, body)
+    response = _post(credentials, endpoint, body, within_s)
     if response.status_code != 200:
         raise EhrUnavailable(f"revocation endpoint answered {response.status_code}")

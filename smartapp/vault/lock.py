@@ -12,7 +12,13 @@ a launch's grant happens inside this lock, and the caller re-reads the grant aft
   serves.
 
 Waits are bounded: a waiter that times out gets LockTimeout and re-reads the grant rather than
-refreshing on its own.
+refreshing on its own. The Redis lock's expiry comes from the refresh policy
+(`RefreshPolicy.lock_ttl_s`, longer than the worst-case refresh), so it cannot lapse while
+its holder is still talking to the EHR and let a second refresh through.
+
+If Redis is configured but unreachable the refresh answers 503 (`ServiceUnavailable`) rather
+than fall back to another lock: a process that still reaches Redis would not see that lock,
+and two refreshes of one rotating grant end it.
 """
 
 from __future__ import annotations
@@ -28,10 +34,13 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
+from smartapp.availability import ServiceUnavailable
 from smartapp.lock_objects import grant_qs_for_update
 
-LOCK_TTL_S = 30  # longer than a refresh can take (token client timeouts and retries)
+LOCK_TTL_S = 45.0  # the default policy's lock_ttl_s; callers pass the policy's own
 WAIT_S = 15.0
 
 
@@ -62,9 +71,16 @@ def _file(key: str, wait_s: float) -> Iterator[None]:
 
 
 @contextmanager
-def _redis(key: str, wait_s: float) -> Iterator[None]:
-    lock = cache.lock(f"refresh-lock:{key}", timeout=LOCK_TTL_S, blocking_timeout=wait_s)  # type: ignore[attr-defined]
-    if not lock.acquire():
+def _redis(key: str, wait_s: float, ttl_s: float) -> Iterator[None]:
+    try:
+        lock = cache.lock(f"refresh-lock:{key}", timeout=ttl_s, blocking_timeout=wait_s)  # type: ignore[attr-defined]
+        acquired = lock.acquire()
+    except (RedisError, ConnectionInterrupted) as exc:
+        outage = getattr(cache, "outage", None)
+        if outage is not None:
+            outage.failed()
+        raise ServiceUnavailable("cache", "refresh lock: Redis unreachable") from exc
+    if not acquired:
         raise LockTimeout(key)
     try:
         yield
@@ -92,12 +108,15 @@ def strategy() -> str:
 
 
 @contextmanager
-def refresh_lock(grant_pk: Any, wait_s: float = WAIT_S) -> Iterator[None]:
-    """Hold the launch's refresh lock; LockTimeout if it cannot be had within `wait_s`."""
+def refresh_lock(
+    grant_pk: Any, wait_s: float = WAIT_S, ttl_s: float = LOCK_TTL_S
+) -> Iterator[None]:
+    """Hold the launch's refresh lock; LockTimeout if it cannot be had within `wait_s`.
+    `ttl_s` bounds how long a crashed holder keeps the Redis lock."""
     kind = strategy()
     key = str(grant_pk)
     if kind == "redis":
-        with _redis(key, wait_s):
+        with _redis(key, wait_s, ttl_s):
             yield
     elif kind == "row":
         with _row(grant_pk, wait_s):

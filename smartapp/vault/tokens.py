@@ -10,8 +10,16 @@ Failure model (SMART App Launch 2.x "refresh"; RFC 6749 5.2 and 6):
 - an OAuth error from the token endpoint (`invalid_grant`, `invalid_client`, ...) or an
   unusable answer ends the grant: tokens deleted, launch `reauth_required`, and the user sees
   "your session with <EHR> has ended" with the way back in;
-- a timeout or 5xx is retried with back-off, then reported as temporary; the grant stays and
-  the next page tries again.
+- a 5xx the EHR answered, or a connection that never opened, is retried with back-off within
+  the refresh budget (`TOKEN_REFRESH_BUDGET_S`), then reported as temporary; the grant stays
+  and the next page tries again;
+- a refresh that may have reached the EHR with no answer back (timeout) has an unknown
+  outcome. A rotating EHR may have spent the refresh token, and a strict one revokes the
+  whole grant on its reuse, so it is never replayed: the grant is ended (tokens forgotten,
+  launch `reauth_required`, code `refresh_outcome_unknown`), what we held is given back to
+  the EHR in the background (which, on a rotating EHR, also ends the family whose new token
+  never arrived), and the user is told the EHR did not answer in time and to open the app
+  again. A retry would only help an EHR that does not rotate, and the app cannot know that.
 """
 
 from __future__ import annotations
@@ -23,24 +31,45 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 
-from smart.errors import EhrUnavailable, GrantLost, SmartAppError, TokenExchangeFailed
+from smart.errors import EhrUnavailable, GrantLost, NextStep, SmartAppError, TokenExchangeFailed
 from smart.launch_states import LaunchEvent, LaunchState
 from smart.profiles import profile_for
 from smart.token_response import TokenResponse
-from smartapp import discovery, registry, token_endpoint
+from smartapp import registry, token_endpoint
 from smartapp.clock import clock
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import Launch, TokenGrant
 from smartapp.summary.cache import forget as forget_cached_phi
-from smartapp.vault import store
+from smartapp.vault import revocation, store
 from smartapp.vault.lock import LockTimeout, refresh_lock
 from smartapp.vault.policy import RefreshPolicy
 
 log = logging.getLogger(__name__)
 
 
+class RefreshOutcomeUnknown(GrantLost):
+    """A refresh got no answer in time, so whether the EHR spent the refresh token is unknown."""
+
+    code = "refresh_outcome_unknown"
+    status = 504
+    title = "The EHR did not answer in time"
+    message = (
+        "While renewing this session's access, the EHR did not answer in time, so the app "
+        "cannot tell whether its access still works. It closed the session rather than guess; "
+        "nothing more is shown."
+    )
+    next_step = NextStep.RELAUNCH
+
+    @property
+    def heading(self) -> str:
+        return f"{self.ehr_name} did not answer in time" if self.ehr_name else self.title
+
+
 def policy() -> RefreshPolicy:
-    return RefreshPolicy(skew_s=float(getattr(settings, "TOKEN_REFRESH_SKEW_S", 60)))
+    return RefreshPolicy(
+        skew_s=float(getattr(settings, "TOKEN_REFRESH_SKEW_S", 60)),
+        budget_s=float(getattr(settings, "TOKEN_REFRESH_BUDGET_S", 10)),
+    )
 
 
 def is_stale(grant: TokenGrant) -> bool:
@@ -64,7 +93,8 @@ def access_token(launch: Launch) -> str:
 def _lock(grant: TokenGrant) -> AbstractContextManager[None]:
     if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
         return nullcontext()  # test-only switch (tests/settings.py): shows what the lock prevents
-    return refresh_lock(grant.pk)
+    rules = policy()
+    return refresh_lock(grant.pk, wait_s=rules.lock_wait_s, ttl_s=rules.lock_ttl_s)
 
 
 def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
@@ -102,25 +132,43 @@ def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
 
 
 def _call_token_endpoint(launch: Launch, grant: TokenGrant, refresh_token: str) -> TokenResponse:
+    """The refresh request, retried only where the refresh token is sure to be unspent."""
     credentials = registry.credentials_for(launch.connection)
     normalise = partial(
         profile_for(launch.connection.profile).normalise_token_response,
         requested_scope=grant.scope,
     )
-    delays = policy().retry_delays_s
-    for attempt, delay in enumerate((*delays, None), start=1):
+    rules = policy()
+    deadline = clock().monotonic() + rules.budget_s
+    for attempt, delay in enumerate((*rules.retry_delays_s, None), start=1):
         try:
             return token_endpoint.refresh(
-                credentials, launch.token_endpoint, refresh_token, normalise=normalise
+                credentials,
+                launch.token_endpoint,
+                refresh_token,
+                normalise=normalise,
+                within_s=max(deadline - clock().monotonic(), 0.001),
             )
+        except token_endpoint.TokenCallUnanswered as error:
+            # Never replay: the EHR may have rotated it, and reuse would revoke the grant.
+            raise _outcome_unknown(launch, grant, error) from error
         except EhrUnavailable:
-            if delay is None:
+            if delay is None or not rules.may_back_off(delay, deadline - clock().monotonic()):
                 log.warning("refresh failed: EHR unavailable", extra={"attempts": attempt})
                 raise
             clock().sleep(delay)
         except TokenExchangeFailed as error:  # OAuth error or unusable answer: the grant is over
             raise end_grant(launch, GrantLost(error.detail)) from error
     raise AssertionError("unreachable")
+
+
+def _outcome_unknown(launch: Launch, grant: TokenGrant, error: Exception) -> SmartAppError:
+    """End the grant and give back what we hold; the user relaunches (module docstring)."""
+    log.warning("refresh outcome unknown: not replayed", extra={"launch": launch.handle[:6]})
+    held = _sealed(launch, grant)
+    ended = end_grant(launch, RefreshOutcomeUnknown(str(error)))
+    revocation.queue(held)
+    return ended
 
 
 def end_grant(
@@ -140,33 +188,27 @@ def end_grant(
 
 
 def revoke_and_forget(launch: Launch) -> None:
-    """Sign-out: give the tokens back to the EHR (RFC 7009), then delete them and cached PHI.
+    """Sign-out: forget the tokens and cached PHI now, give them back to the EHR later.
 
-    The refresh token goes first (revoking it should end the whole grant, RFC 7009 2.1), then
-    the access token. A revocation that fails is logged and does not block the sign-out: the
-    tokens are deleted here either way.
+    The grant row is deleted before this returns; the RFC 7009 revocation (refresh token
+    first, then the access token) runs in the background (`revocation`), so a slow or failing
+    revocation endpoint neither delays nor blocks the sign-out.
     """
     grant = store.find(launch)
     if grant is not None:
-        endpoint = _revocation_endpoint(launch)
-        credentials = registry.credentials_for(launch.connection)
-        for token, hint in (
-            (store.refresh_token(grant), "refresh_token"),
-            (store.access_token(grant), "access_token"),
-        ):
-            if token and endpoint:
-                try:
-                    token_endpoint.revoke(credentials, endpoint, token, hint)
-                except Exception as exc:  # never block a sign-out
-                    log.warning(
-                        "revocation failed", extra={"hint": hint, "error": type(exc).__name__}
-                    )
+        held = _sealed(launch, grant)
         TokenGrant.objects.filter(pk=grant.pk).delete()
-    forget_cached_phi(launch)
+        forget_cached_phi(launch)
+        revocation.queue(held)
+    else:
+        forget_cached_phi(launch)
 
 
-def _revocation_endpoint(launch: Launch) -> str | None:
-    try:
-        return discovery.discover(launch.connection).revocation_endpoint
-    except SmartAppError:
-        return None
+def _sealed(launch: Launch, grant: TokenGrant) -> revocation.Revocation:
+    return revocation.Revocation.seal(
+        launch.connection,
+        [
+            ("refresh_token", store.refresh_token(grant)),
+            ("access_token", store.access_token(grant)),
+        ],
+    )

@@ -70,3 +70,20 @@ def test_row_lock(sandbox, connect, browser) -> None:
     with override_settings(REDIS_URL=None):
         assert refresh_lock.strategy() == "row"
         contend(TokenGrant.objects.get().pk)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_redis_lock_outlives_the_worst_case_refresh(settings) -> None:
+    # Formerly a fixed 30 s lock against 3 attempts x 10 s plus back-off: the lock could lapse
+    # mid-refresh and let a second refresh (reuse, on a rotating EHR) through.
+    from django.core.cache import cache
+
+    from smartapp.models import TokenGrant
+    from smartapp.vault import tokens
+
+    settings.TOKEN_REFRESH_BUDGET_S = 20
+    grant = TokenGrant(id=uuid.uuid4())
+    with tokens._lock(grant):
+        ttl = cache.ttl(f"refresh-lock:{grant.pk}")  # type: ignore[attr-defined]
+    assert ttl > tokens.policy().worst_case_s >= 20 + sum(tokens.policy().retry_delays_s)

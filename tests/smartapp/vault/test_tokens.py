@@ -11,6 +11,7 @@ from smart.clock import ManualClock
 from smart.launch_states import LaunchState
 from smartapp.clock import use_clock
 from smartapp.models import Launch, TokenGrant
+from smartapp.vault import revocation
 from tests.smartapp.launches.test_launch_refusals import refused
 
 SCOPES_WITHOUT_OFFLINE = "launch/patient openid fhirUser patient/Patient.rs"
@@ -166,6 +167,7 @@ def test_sign_out_revokes_and_forgets(sandbox, connect, browser) -> None:
     response = browser.client.post(f"/l/{launch.handle}/sign-out")
     assert response.status_code == 303
     assert b"You have signed out" in browser.client.get(response["Location"]).content
+    assert revocation.wait_idle()  # the EHR is told in the background
     issued.refresh_from_db()
     assert issued.refresh_revoked
     assert issued.access_revoked
@@ -200,6 +202,7 @@ def test_sign_out_of_every_launch_in_the_browser(sandbox, connect, browser) -> N
     assert browser.client.post("/sign-out").status_code == 303
     assert set(Launch.objects.values_list("state", flat=True)) == {LaunchState.SIGNED_OUT}
     assert TokenGrant.objects.count() == 0
+    assert revocation.wait_idle()
     ehr = SmartClient(connection.iss, connection.client_id, secret=SECRET)
     issued = list(Token.objects.all())
     assert len(issued) == 2
