@@ -10,7 +10,8 @@
   see the launch patient's compartment only, user-level ones any patient; v2 `?param=`
   restrictions filter what a scope covers. No or bad token: 401 with `WWW-Authenticate`
   (RFC 6750 3.1); not covered by any scope: 403 with an OperationOutcome.
-- Faults from the base's simulation options run after authentication, per resource type.
+- Faults from the base's simulation options run after authentication, per resource type;
+  the `hostile` option spoils search answers (`sandbox.fhir_hostile`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from sandbox import stats
+from sandbox import fhir_hostile, stats
 from sandbox.fhir_search import (
     NOT_IN_COMPARTMENT,
     RESOURCE_TYPES,
@@ -341,7 +342,9 @@ def _search(
         return outcome(400, "invalid", str(exc))
     visible = [r for r in found if _visible(r, rules, patient)]
     page_items = visible[offset : offset + count]
-    entries = [_entry(site, r, "match") for r in page_items]
+    hostile = site.options.hostile
+    leak = patient if patient_only and compartment else None
+    entries = [_entry(site, r, "match") for r in _spoiled(site, resource_type, page_items, leak)]
     include_specs = [value for name, value in params if name == "_include"]
     may_include = Access.from_scope_string(token.scope).rules("Medication", "r")
     if include_specs and page_items and may_include:
@@ -356,16 +359,28 @@ def _search(
             "base": site.fhir_base,
         }
         token_value = signing.dumps(state, salt=PAGE_SALT, compress=True)
-        links.append({"relation": "next", "url": f"{site.fhir_base}?_getpages={token_value}"})
-    return fhir_response(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(visible),
-            "link": links,
-            "entry": entries,
-        }
-    )
+        following = fhir_hostile.next_url(hostile, f"{site.fhir_base}?_getpages={token_value}")
+        links.append({"relation": "next", "url": following})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(visible),
+        "link": links,
+        "entry": entries,
+    }
+    if hostile.junk_structure:
+        bundle = fhir_hostile.junk(bundle)
+    return fhir_response(fhir_hostile.pad(bundle, hostile.pad_bytes))
+
+
+def _spoiled(
+    site: SandboxSite, resource_type: str, found: list[Resource], patient: str | None
+) -> list[Resource]:
+    """A page's matches as the `hostile` option spoils them (sandbox.fhir_hostile)."""
+    hostile = site.options.hostile
+    if hostile.other_patient_entries and patient:
+        found = found + fhir_hostile.leaked(get_store().search, resource_type, patient)
+    return fhir_hostile.spoil_numbers(found) if hostile.nan_values else found
 
 
 def _last(params: list[tuple[str, str]], name: str) -> str | None:
