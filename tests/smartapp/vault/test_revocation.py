@@ -52,8 +52,12 @@ def with_broker() -> Iterator[None]:
 def broker_queue(with_broker, monkeypatch) -> list[dict]:
     """A broker that keeps what is queued (no worker runs in the tests)."""
     queued: list[dict] = []
-    task = app.tasks[revocation.TASK]
-    monkeypatch.setattr(task, "apply_async", lambda args, **_: queued.append(args[0]))
+
+    def send_task(name, args, **_):
+        assert name == revocation.TASK
+        queued.append(args[0])
+
+    monkeypatch.setattr(app, "send_task", send_task)
     return queued
 
 
@@ -84,7 +88,7 @@ def test_a_broker_that_refuses_falls_back_to_a_thread(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(app.tasks[revocation.TASK], "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     _, launch = launched(sandbox, connect, browser)
     assert browser.client.post(f"/l/{launch.handle}/sign-out").status_code == 303
     assert revocation.wait_idle()
