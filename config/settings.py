@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "smartapp.middleware.PartitionedCookieMiddleware",
     "smartapp.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Below SecurityMiddleware, so /smart/ answers keep no-referrer (see its docstring).
+    "smartapp.middleware.NoReferrerMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -156,6 +158,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "None"
 SESSION_COOKIE_AGE = CONFIG.session.lifetime_s  # SESSION_LIFETIME_S; default a clinical shift
 SESSION_COOKIE_NAME = "smartapp_session"
+# Launch starts allowed from one client address (REMOTE_ADDR) per window, counted in the cache
+# before anything is written (smartapp/launches/throttle.py); 0 turns the budget off.
+LAUNCH_STARTS_PER_WINDOW = 30
+LAUNCH_START_WINDOW_S = 60
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "None"

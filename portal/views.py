@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -36,7 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _launch(request: HttpRequest, handle: str) -> Launch:
-    launch = launches.launch_for(handle, request.session)
+    launch = launches.launch_for(handle, request.COOKIES)
     allow_framing(request, launch.connection.frame_origins)
     return launch
 
@@ -197,21 +198,34 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     )
 
 
+def _signed_out_redirect(request: HttpRequest, ended: Sequence[Launch]) -> HttpResponse:
+    """303 to the signed-out page, which keeps the framing policy of the launches it ended
+    (inside the EHR's iframe it would otherwise be a broken frame). Their cookies stay, so a
+    tab reloaded on an ended launch says "you have signed out", not "not found"."""
+    slugs = sorted({launch.connection.slug for launch in ended})
+    allow_framing(request, launches.frame_origins_of(slugs))
+    query = "?" + urlencode({"ehr": slugs}, doseq=True) if slugs else ""
+    return HttpResponseRedirect(reverse("portal:signed-out") + query, status=303)
+
+
 @require_POST
 def sign_out(request: HttpRequest, handle: str) -> HttpResponse:
     """Sign out of this launch: tokens revoked at the EHR and deleted, launch ended."""
-    launches.sign_out(_launch(request, handle))
-    return HttpResponseRedirect(reverse("portal:signed-out"), status=303)
+    launch = _launch(request, handle)
+    launches.sign_out(launch)
+    return _signed_out_redirect(request, [launch])
 
 
 @require_POST
 def sign_out_all(request: HttpRequest) -> HttpResponse:
     """Sign out of every launch in this browser."""
-    launches.sign_out_all(request.session)
-    return HttpResponseRedirect(reverse("portal:signed-out"), status=303)
+    return _signed_out_redirect(request, launches.sign_out_all(request.COOKIES))
 
 
 @never_cache
 @require_GET
 def signed_out(request: HttpRequest) -> HttpResponse:
+    # Framed as the ended launches were: `ehr` names their connections (no secret: it only
+    # lets those EHRs' own origins frame this page, which holds nothing but a link).
+    allow_framing(request, launches.frame_origins_of(request.GET.getlist("ehr")[:20]))
     return render(request, "portal/signed_out.html")

@@ -131,6 +131,9 @@ class TokenResponseInvalid(TokenExchangeFailed):
         "The EHR answered the sign-in in a way the app cannot use. "
         "Start again, or ask your administrator."
     )
+    # The tokens the refused answer nevertheless carried (smart.token_response.IssuedTokens),
+    # so the caller can give them back (RFC 7009). Never rendered, logged or in str(error).
+    issued: Any = None
 
 
 class IdTokenInvalid(SmartAppError):
@@ -187,3 +190,15 @@ class LaunchEnded(SmartAppError):
     status = 410
     title = "This session has ended"
     message = "Open the app again from the EHR, or sign in again."
+
+
+class TooManyLaunches(SmartAppError):
+    code = "too_many_launches"
+    status = 429
+    title = "Too many sign-ins from here"
+    message = "The app was opened too many times in a short while. Wait a minute and try again."
+    next_step = NextStep.TRY_AGAIN
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s  # sent as Retry-After (RFC 9110 10.2.3)

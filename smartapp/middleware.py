@@ -2,7 +2,10 @@
 
 - SmartErrorMiddleware turns every SmartAppError into the same page with its status, title,
   message and next step; no token, code or trace is ever on it.
-- PartitionedCookieMiddleware adds `Partitioned` (CHIPS) to the session and CSRF cookies: inside
+- NoReferrerMiddleware keeps `Referrer-Policy: no-referrer` on every answer under `/smart/`,
+  error pages included: those URLs carry the EHR's `launch` and the authorization `code`.
+- PartitionedCookieMiddleware adds `Partitioned` (CHIPS) to the session and CSRF cookies and to
+  each launch's own cookie (`smartapp.launches.browser`): inside
   an EHR's iframe the app is a third party, and browsers that partition third-party cookies
   keep such a cookie per embedding site. Django 5.2 has no setting for it.
 - FramingMiddleware sets the Content-Security-Policy, with `frame-ancestors` listing the EHR
@@ -22,10 +25,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from smart.errors import BadInput, NextStep, SmartAppError
+from smartapp.launches.browser import COOKIE_PREFIX as LAUNCH_COOKIE_PREFIX
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)
 
+NO_REFERRER_PREFIX = "/smart/"  # the EHR launch, the standalone start, the callback
 BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'"
@@ -41,7 +46,27 @@ def render_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
     }
     response = render(request, "smartapp/error.html", context, status=error.status)
     response["Cache-Control"] = "no-store"
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after:
+        response["Retry-After"] = str(int(retry_after))
+    if request.path.startswith(NO_REFERRER_PREFIX):
+        response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+class NoReferrerMiddleware:
+    """`Referrer-Policy: no-referrer` on everything under `/smart/`, whatever the answer (an
+    error page, Django's own 404 or 500). Listed below SecurityMiddleware, which only sets the
+    site-wide `same-origin` where no policy is set yet."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(NO_REFERRER_PREFIX):
+            response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 class RejectNulMiddleware:
@@ -95,9 +120,12 @@ class PartitionedCookieMiddleware:
         self.get_response = get_response
         self.names = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
 
+    def _ours(self, name: str) -> bool:
+        return name in self.names or name.startswith(LAUNCH_COOKIE_PREFIX)
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        for name in self.names & set(response.cookies):
+        for name in [name for name in response.cookies if self._ours(name)]:
             old = response.cookies[name]
             if not old["secure"]:
                 continue  # browsers accept Partitioned only on Secure cookies

@@ -136,7 +136,9 @@ class Launch(EncryptedFields, models.Model):
         choices=[(s.value, s.value) for s in LaunchState],
         default=LaunchState.STARTED,
     )
-    browser = models.CharField(max_length=64, help_text="hash of the owning browser session's id")
+    browser = models.CharField(
+        max_length=64, help_text="SHA-256 of the secret in the launch's own browser cookie"
+    )
     # The authorization request: `state` is stored only as its SHA-256.
     state_hash = models.CharField(max_length=64, unique=True)
     state_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,10 +1,12 @@
 """The SMART entry points: EHR launch, standalone start, callback, our JWKS.
 
-Views parse, call the launch services (`smartapp.launches`), and redirect or render;
-SmartAppError becomes the error page in middleware. Launch and callback responses carry
-`Referrer-Policy: no-referrer` so neither the EHR's `launch` nor the authorization `code`
-leaks through a Referer header, and the callback ends in a 303 to a clean URL so reload and
-back cannot replay the code.
+Views parse, call the launch services (`smartapp.launches`), set the launch's own cookie
+(`launches.browser`) and redirect or render; SmartAppError becomes the error page in
+middleware. Everything under `/smart/` carries `Referrer-Policy: no-referrer`, error pages
+included (`middleware.NoReferrerMiddleware`), so neither the EHR's `launch` nor the
+authorization `code` leaks through a Referer header, and the callback ends in a 303 to a clean
+URL so reload and back cannot replay the code. Launch starts are budgeted per client address
+(`launches.throttle`) before anything is written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from smart.errors import BadLaunchRequest
 from smart.scopes import LaunchKind
 from smartapp import registry, tasks
+from smartapp.launches import browser, pages, throttle
 from smartapp.launches import callback as launch_callback
 from smartapp.launches import start as launch_start
 from smartapp.middleware import allow_framing
@@ -31,16 +34,22 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _to_ehr(started: launch_start.Started) -> HttpResponse:
+    response = HttpResponseRedirect(started.url)
+    browser.set_cookie(response, started.binding, int(launch_start.STATE_TTL.total_seconds()))
+    return _no_referrer(response)
+
+
 @never_cache
 @require_GET
 def ehr_launch(request: HttpRequest) -> HttpResponse:
     iss = request.GET.get("iss")
     connection = registry.enabled_connection(iss) if iss else None
     allow_framing(request, connection.frame_origins if connection else [])
-    url = launch_start.start_ehr_launch(
-        iss=iss, launch_param=request.GET.get("launch"), session=request.session
-    )
-    return _no_referrer(HttpResponseRedirect(url))
+    if connection is not None and request.GET.get("launch"):
+        throttle.check_launch_budget(request)  # only starts that would write are counted
+    started = launch_start.start_ehr_launch(iss=iss, launch_param=request.GET.get("launch"))
+    return _to_ehr(started)
 
 
 def qa_allowed(request: HttpRequest) -> bool:
@@ -64,21 +73,25 @@ def standalone_start(request: HttpRequest) -> HttpResponse:
     scope = " ".join(request.POST.get("scope", "").split()) or None
     if (kind is LaunchKind.PROVIDER or scope) and not qa_allowed(request):
         raise BadLaunchRequest("provider launches and custom scopes are for QA and staff")
-    url = launch_start.start(connection=connection, kind=kind, session=request.session, scope=scope)
-    return _no_referrer(HttpResponseRedirect(url))
+    throttle.check_launch_budget(request)
+    return _to_ehr(launch_start.start(connection=connection, kind=kind, scope=scope))
 
 
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     params = launch_callback.CallbackParams.from_query(request.GET)
-    launch = launch_callback.complete_callback(params, request.session)
+    completed = launch_callback.complete_callback(params, request.COOKIES)
+    launch = completed.launch
     tasks.queue_warm_up(launch)
     allow_framing(request, launch.connection.frame_origins)
     target = reverse("portal:summary", args=[launch.handle])
     if not launch.patient_id:
         target = reverse("portal:patient-search", args=[launch.handle])
     response = HttpResponseRedirect(target, status=303)
+    browser.set_cookie(response, completed.binding, settings.SESSION_COOKIE_AGE)
+    for handle in pages.surplus_cookies(request.COOKIES, keep=launch.handle):
+        browser.delete_cookie(response, handle)
     return _no_referrer(response)
 
 

@@ -5,7 +5,7 @@ The order of checks on the callback is the security argument (SMART App Launch 2
 
 1. `state` names a launch (looked up by its SHA-256, never stored in the clear),
 2. it has not been used (single use, consumed under a row lock before anything else),
-3. it belongs to this browser session, and is younger than 10 minutes,
+3. it belongs to this browser (the launch's own cookie), and is younger than 10 minutes,
 4. `iss`, when present (or required by the server), is the issuer we sent the user to,
 5. an `error` ends the launch (`access_denied` as the user's choice, anything else failed);
    `error_uri` is never followed,
@@ -13,18 +13,23 @@ The order of checks on the callback is the security argument (SMART App Launch 2
 7. the token response is checked, the id_token verified when `openid` was granted,
 8. the launch patient is read before anything about them is shown.
 
-Only then does the launch become active and its pages reachable, under an opaque handle.
+Only then does the launch become active and its pages reachable, under an opaque handle, with
+a fresh browser secret (the rotation that defeats session fixation, `browser`).
+
+A launch that fails after the EHR issued tokens gives them back (RFC 7009) before the error
+is shown: a refused answer (`TokenResponseInvalid.issued`), a bad id_token, an unreadable
+patient leave nothing live at the EHR.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.contrib.sessions.backends.base import SessionBase
-from django.db import transaction
+from django.db import DataError, transaction
 
 from smart.errors import (
     AccessDenied,
@@ -37,20 +42,22 @@ from smart.errors import (
     StateExpired,
     StateMissing,
     StateReplayed,
+    TokenResponseInvalid,
 )
 from smart.launch_states import LaunchEvent
 from smart.profiles import profile_for
 from smart.scopes import GrantedScopes
-from smart.token_response import TokenResponse
+from smart.token_response import IssuedTokens, TokenResponse
 from smartapp import discovery, id_token, registry, token_endpoint
 from smartapp.clock import clock
 from smartapp.fhir import resources
-from smartapp.launches.browser import browser_of, remember, sha256
+from smartapp.launches.browser import Binding, owns, sha256
 from smartapp.lock_objects import launch_by_state_qs_for_update, launch_qs_for_update
 from smartapp.models import Launch
 from smartapp.vault import store
 
 log = logging.getLogger(__name__)
+Cookies = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,21 @@ class CallbackParams:
         return cls(one("state"), one("code"), one("error"), one("iss"))
 
 
+@dataclass(frozen=True)
+class Completed:
+    """The active launch, and its new browser secret (the cookie the view sets)."""
+
+    launch: Launch
+    binding: Binding
+
+
 Refusal = tuple[LaunchEvent, SmartAppError]
 
 
-def _refusal(launch: Launch, params: CallbackParams, session: SessionBase) -> Refusal | None:
+def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Refusal | None:
     """Steps 3 to 5 for a launch whose state was just spent: why to refuse it, if at all."""
-    if launch.browser != browser_of(session):
-        return LaunchEvent.AUTH_ERROR, SessionMismatch("state from another session")
+    if not owns(cookies, launch.handle, launch.browser):
+        return LaunchEvent.AUTH_ERROR, SessionMismatch("state from another browser")
     if clock().now() > launch.state_expires_at:
         return LaunchEvent.TIMED_OUT, StateExpired("state older than 10 minutes")
     if (params.iss is not None and params.iss != launch.expected_issuer) or (
@@ -99,7 +114,7 @@ def _end(launch: Launch, event: LaunchEvent, error: SmartAppError) -> None:
     error.about(launch.connection)
 
 
-def _consume_state(params: CallbackParams, session: SessionBase) -> Launch:
+def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
     """Steps 1 to 5, under a row lock; the state is spent whatever happens next."""
     if params.state is None:
         raise StateMissing("no state")
@@ -110,7 +125,7 @@ def _consume_state(params: CallbackParams, session: SessionBase) -> Launch:
         if launch.state_used_at is not None:
             raise StateReplayed(f"state of {launch.handle[:6]} replayed").about(launch.connection)
         launch.state_used_at = clock().now()
-        refusal = _refusal(launch, params, session)
+        refusal = _refusal(launch, params, cookies)
         if refusal is None:
             launch.transition(LaunchEvent.CODE_RECEIVED)
             launch.save()
@@ -141,60 +156,102 @@ def _identity(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
     return {"sub": identity.subject, "fhirUser": identity.fhir_user or ""}
 
 
-def _exchange(launch: Launch, code: str) -> tuple[TokenResponse, dict[str, Any]]:
-    """Steps 6 to 8: tokens for the code, the identity checked, the patient readable."""
-    connection = launch.connection
+def _exchange(launch: Launch, code: str) -> TokenResponse:
+    """Steps 6 and 7: tokens for the code, the answer parsed and bounded."""
     normalise = partial(
-        profile_for(connection.profile).normalise_token_response,
+        profile_for(launch.connection.profile).normalise_token_response,
         requested_scope=launch.requested_scope,
     )
-    tokens = token_endpoint.exchange_code(
-        registry.credentials_for(connection),
+    return token_endpoint.exchange_code(
+        registry.credentials_for(launch.connection),
         launch.token_endpoint,
         code=code,
         redirect_uri=launch.redirect_uri,
         verifier=str(launch.get_secret("verifier")),
         normalise=normalise,
     )
+
+
+def _check(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
+    """Steps 7 and 8: the identity checked, the patient readable."""
     identity = _identity(launch, tokens)
     if tokens.patient:
-        resources.read_patient(connection.iss, tokens.access_token, tokens.patient)
+        resources.read_patient(launch.connection.iss, tokens.access_token, tokens.patient)
     elif not GrantedScopes.parse(tokens.scope).user_level_patients:
         raise PatientUnavailable("no patient context and no patient search allowed")
-    return tokens, identity
+    return identity
 
 
-def _accept(launch: Launch, tokens: TokenResponse, identity: dict[str, Any]) -> Launch:
-    """Store the grant and the launch context; the launch becomes active."""
-    with transaction.atomic():
-        locked = launch_qs_for_update(launch.pk).get()
-        store.store(locked, tokens, identity, clock().now())
-        locked.granted_scope = tokens.scope
-        locked.patient_id = tokens.patient or ""
-        locked.encounter_id = tokens.encounter or ""
-        locked.fhir_user = identity.get("fhirUser", "")
-        locked.need_patient_banner = tokens.need_patient_banner
-        locked.smart_style_url = tokens.smart_style_url or ""
-        locked.fhir_context = list(tokens.fhir_context)
-        locked.intent = tokens.intent or ""
-        locked.tenant = tokens.tenant or ""
-        locked.transition(LaunchEvent.TOKENS_ACCEPTED)
-        locked.save()
-    return locked
-
-
-def complete_callback(params: CallbackParams, session: SessionBase) -> Launch:
-    """Steps 1 to 8; returns the active launch, or raises the error to show."""
-    launch = _consume_state(params, session)
+def _accept(launch: Launch, tokens: TokenResponse, identity: dict[str, Any]) -> Completed:
+    """Store the grant and the launch context; the launch becomes active, bound to a fresh
+    browser secret (the one the browser held until now stops working: fixation)."""
+    binding = Binding.new(launch.handle)
     try:
-        tokens, identity = _exchange(launch, str(params.code))
-    except SmartAppError as error:
-        if isinstance(error, token_endpoint.TokenRequestFailed):
-            discovery.forget(launch.connection.iss)  # a cached endpoint may be stale
         with transaction.atomic():
-            _end(launch_qs_for_update(launch.pk).get(), LaunchEvent.EXCHANGE_FAILED, error)
+            locked = launch_qs_for_update(launch.pk).get()
+            store.store(locked, tokens, identity, clock().now())
+            locked.granted_scope = tokens.scope
+            locked.patient_id = tokens.patient or ""
+            locked.encounter_id = tokens.encounter or ""
+            locked.fhir_user = identity.get("fhirUser", "")
+            locked.need_patient_banner = tokens.need_patient_banner
+            locked.smart_style_url = tokens.smart_style_url or ""
+            locked.fhir_context = list(tokens.fhir_context)
+            locked.intent = tokens.intent or ""
+            locked.tenant = tokens.tenant or ""
+            locked.browser = binding.hash
+            locked.transition(LaunchEvent.TOKENS_ACCEPTED)
+            locked.save()
+    except DataError as exc:  # a value token_response should have bounded: still no 500
+        raise TokenResponseInvalid("a token response value does not fit the record") from exc
+    return Completed(locked, binding)
+
+
+def _give_back(launch: Launch, issued: IssuedTokens | None) -> None:
+    """RFC 7009: revoke what the EHR issued for a launch that failed. Best effort: a
+    revocation that fails is logged (no token in the line) and the failure page still shows."""
+    if not issued:
+        return
+    try:
+        endpoint = discovery.discover(launch.connection).revocation_endpoint
+    except SmartAppError:
+        endpoint = None
+    if not endpoint:
+        log.warning(
+            "issued tokens not revoked: no revocation endpoint", extra={"launch": launch.handle[:6]}
+        )
+        return
+    credentials = registry.credentials_for(launch.connection)
+    for token, hint in (
+        (issued.refresh_token, "refresh_token"),
+        (issued.access_token, "access_token"),
+    ):
+        if token:
+            try:
+                token_endpoint.revoke(credentials, endpoint, token, hint)
+            except Exception as exc:  # never hide the launch's own error behind this one
+                log.warning("revocation failed", extra={"hint": hint, "error": type(exc).__name__})
+    log.info("issued tokens given back", extra={"launch": launch.handle[:6]})
+
+
+def _fail(launch: Launch, error: SmartAppError, issued: IssuedTokens | None) -> None:
+    if isinstance(error, token_endpoint.TokenRequestFailed):
+        discovery.forget(launch.connection.iss)  # a cached endpoint may be stale
+    with transaction.atomic():
+        _end(launch_qs_for_update(launch.pk).get(), LaunchEvent.EXCHANGE_FAILED, error)
+    _give_back(launch, issued or getattr(error, "issued", None))
+
+
+def complete_callback(params: CallbackParams, cookies: Cookies) -> Completed:
+    """Steps 1 to 8; the active launch and its new binding, or raises the error to show."""
+    launch = _consume_state(params, cookies)
+    issued: IssuedTokens | None = None
+    try:
+        tokens = _exchange(launch, str(params.code))
+        issued = tokens.issued
+        completed = _accept(launch, tokens, _check(launch, tokens))
+    except SmartAppError as error:
+        _fail(launch, error, issued)
         raise
-    active = _accept(launch, tokens, identity)
-    remember(session, active.handle)
-    log.info("launch active", extra={"launch": active.handle[:6], "ehr": active.connection.slug})
-    return active
+    log.info("launch active", extra={"launch": launch.handle[:6], "ehr": launch.connection.slug})
+    return completed

@@ -1,15 +1,15 @@
 """An active launch behind a page, and what a user can do with it: pick a patient, sign out.
 
-Every page lives under the launch's opaque handle and is served only to the browser session
-that owns the launch, so two charts open in two tabs stay apart, and a handle copied to
-another browser shows nothing.
+Every page lives under the launch's opaque handle and is served only to the browser holding
+that launch's own cookie (`browser`), so two charts open in two tabs stay apart, and a handle
+copied to another browser shows nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
-from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
 from smart.errors import GrantLost, LaunchEnded, LaunchNotFound, PatientUnavailable, SignedOut
@@ -17,20 +17,18 @@ from smart.launch_states import LaunchEvent, LaunchState
 from smart.scopes import GrantedScopes
 from smartapp.clock import clock
 from smartapp.fhir.session import SmartSession
-from smartapp.launches.browser import browser_of, handles
+from smartapp.launches.browser import MAX_LAUNCHES_PER_BROWSER, handles_in, owns
 from smartapp.lock_objects import launch_qs_for_update
-from smartapp.models import Launch
+from smartapp.models import EhrConnection, Launch
 from smartapp.vault import tokens
 
 log = logging.getLogger(__name__)
 
 
-def launch_for(handle: str, session: SessionBase) -> Launch:
-    """The launch behind a page URL, only for the browser session that owns it."""
-    if handle not in handles(session):
-        raise LaunchNotFound("handle not in this session")
+def launch_for(handle: str, cookies: Mapping[str, str]) -> Launch:
+    """The launch behind a page URL, only for the browser that holds its cookie."""
     launch = Launch.objects.select_related("connection").filter(handle=handle).first()
-    if launch is None or launch.browser != browser_of(session):
+    if launch is None or not owns(cookies, handle, launch.browser):
         raise LaunchNotFound("handle of another browser")
     if launch.state == LaunchState.SIGNED_OUT:
         raise SignedOut().about(launch.connection)
@@ -61,13 +59,36 @@ def sign_out(launch: Launch) -> None:
     log.info("signed out", extra={"launch": launch.handle[:6]})
 
 
-def sign_out_all(session: SessionBase) -> int:
-    """End every active launch of this browser session; how many there were."""
-    launches = Launch.objects.select_related("connection").filter(
-        handle__in=handles(session), browser=browser_of(session), state=LaunchState.ACTIVE
-    )
-    count = 0
-    for launch in launches:
-        sign_out(launch)
-        count += 1
-    return count
+def _held(cookies: Mapping[str, str]) -> list[Launch]:
+    """The launches whose cookie this browser holds, checked against their rows."""
+    rows = Launch.objects.select_related("connection").filter(handle__in=handles_in(cookies))
+    return [launch for launch in rows if owns(cookies, launch.handle, launch.browser)]
+
+
+def sign_out_all(cookies: Mapping[str, str]) -> list[Launch]:
+    """End every active launch of this browser; the launches it held (their cookies can go)."""
+    held = _held(cookies)
+    for launch in held:
+        if launch.state == LaunchState.ACTIVE:
+            sign_out(launch)
+    return held
+
+
+def surplus_cookies(cookies: Mapping[str, str], keep: str) -> list[str]:
+    """Handles whose cookies this browser need not keep: launches deleted by housekeeping, and
+    the oldest beyond MAX_LAUNCHES_PER_BROWSER (`keep`, the new one, stays).
+
+    Only the rows' existence and age are read, never the presented secrets: a launch in
+    another tab may have just rotated its secret, and its new cookie is on its way."""
+    presented = set(handles_in(cookies)) - {keep}
+    rows = Launch.objects.filter(handle__in=presented).order_by("-created")
+    live = list(rows.values_list("handle", flat=True))
+    return sorted(presented - set(live[: MAX_LAUNCHES_PER_BROWSER - 1]))
+
+
+def frame_origins_of(slugs: Sequence[str]) -> list[str]:
+    """The EHR origins that may frame the pages after a sign-out from these connections."""
+    origins: list[str] = []
+    for connection in EhrConnection.objects.filter(slug__in=list(slugs), enabled=True):
+        origins += [origin for origin in connection.frame_origins if origin not in origins]
+    return origins

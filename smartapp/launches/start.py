@@ -5,17 +5,18 @@ and is accepted only for a registered, enabled `iss` (RFC 9700 4.4, mix-up); a s
 launch starts from our own pages. Either way the launch gets a fresh PKCE pair (S256), a
 256-bit `state` stored only as its hash, a nonce for the id_token, and the scopes its kind
 needs (`launch` for EHR launches, `launch/patient` for patients), in the syntax the EHR's
-profile speaks.
+profile speaks. The launch is bound to the browser by a cookie of its own (`browser`); the one
+write a valid launch needs is its row, and nothing is written for an invalid one.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
 
 from smart.authorize import authorization_url
 from smart.errors import BadLaunchRequest, UnknownIssuer
@@ -25,7 +26,7 @@ from smart.profiles import profile_for
 from smart.scopes import LaunchKind
 from smartapp import discovery, registry
 from smartapp.clock import clock
-from smartapp.launches.browser import browser_of, sha256
+from smartapp.launches.browser import Binding, sha256
 from smartapp.models import EhrConnection, Launch
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ def redirect_uri() -> str:
     return f"{settings.APP_BASE_URL}/smart/callback"
 
 
+@dataclass(frozen=True)
+class Started:
+    """Where to send the browser, and the cookie that binds the launch to it."""
+
+    url: str
+    binding: Binding
+
+
 def _with(scope: str, required: str | None) -> str:
     if required is None or required in scope.split():
         return scope
@@ -50,11 +59,10 @@ def start(
     *,
     connection: EhrConnection,
     kind: LaunchKind,
-    session: SessionBase,
     launch_param: str | None = None,
     scope: str | None = None,
-) -> str:
-    """Record a new launch and return the authorization URL to send the browser to."""
+) -> Started:
+    """Record a new launch; the authorization URL and the browser binding to set."""
     config = discovery.discover(connection)
     profile = profile_for(connection.profile)
     requested = _with(
@@ -62,11 +70,12 @@ def start(
         CONTEXT_SCOPE.get(kind),
     )
     pkce, state, nonce = new_pair(), secrets.token_urlsafe(STATE_BYTES), secrets.token_urlsafe(24)
+    binding = Binding.new(secrets.token_urlsafe(HANDLE_BYTES))
     launch = Launch(
-        handle=secrets.token_urlsafe(HANDLE_BYTES),
+        handle=binding.handle,
         connection=connection,
         kind=kind.value,
-        browser=browser_of(session),
+        browser=binding.hash,
         state_hash=sha256(state),
         state_expires_at=clock().now() + STATE_TTL,
         launch_param=launch_param or "",
@@ -85,7 +94,7 @@ def start(
         "launch started",
         extra={"launch": launch.handle[:6], "kind": kind.value, "ehr": connection.slug},
     )
-    return authorization_url(
+    url = authorization_url(
         endpoint=config.authorization_endpoint,
         client_id=connection.client_id,
         redirect_uri=launch.redirect_uri,
@@ -96,9 +105,10 @@ def start(
         nonce=nonce,
         launch=launch_param,
     )
+    return Started(url, binding)
 
 
-def start_ehr_launch(*, iss: str | None, launch_param: str | None, session: SessionBase) -> str:
+def start_ehr_launch(*, iss: str | None, launch_param: str | None) -> Started:
     """`GET /smart/launch?iss=...&launch=...` from the EHR."""
     if not iss:
         raise BadLaunchRequest("no iss")
@@ -107,6 +117,4 @@ def start_ehr_launch(*, iss: str | None, launch_param: str | None, session: Sess
         raise UnknownIssuer(f"unregistered iss {iss[:200]!r}")
     if not launch_param:
         raise BadLaunchRequest("no launch")
-    return start(
-        connection=connection, kind=LaunchKind.EHR, session=session, launch_param=launch_param
-    )
+    return start(connection=connection, kind=LaunchKind.EHR, launch_param=launch_param)

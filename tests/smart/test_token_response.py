@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from smart.errors import TokenResponseInvalid
-from smart.token_response import DEFAULT_EXPIRES_IN, TokenResponse
+from smart.token_response import (
+    DEFAULT_EXPIRES_IN,
+    MAX_CONTEXT_CHARS,
+    MAX_EXPIRES_IN,
+    IssuedTokens,
+    TokenResponse,
+)
 
 GOOD = {
     "access_token": "at-secret-1",
@@ -72,3 +78,67 @@ def test_repr_never_shows_tokens() -> None:
     tokens = TokenResponse.from_json({**GOOD, "refresh_token": "rt-secret-2"})
     assert "at-secret-1" not in repr(tokens)
     assert "rt-secret-2" not in repr(tokens)
+
+
+# Issue 12 item 9: values a hostile or broken EHR may send. Each used to reach the database
+# or a URL (a DataError, an OverflowError, httpx.InvalidURL: a 500 and a launch stuck in
+# `exchanging`); each is now refused here, before anything is stored or sent.
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"intent": "i" * (MAX_CONTEXT_CHARS + 1)},
+        {"tenant": "t" * (MAX_CONTEXT_CHARS + 1)},
+        {"encounter": "e" * 201},
+        {"encounter": "enc/1"},
+        {"patient": "p\x00"},
+        {"patient": "p 1"},
+        {"patient": "../Practitioner/x"},
+        {"patient": "p" * 65},
+        {"scope": "launch\x00 patient/*.rs"},
+        {"scope": "launch\npatient/*.rs"},
+        {"intent": "reconcile\x00"},
+        {"tenant": "t\x7f"},
+        {"intent": "\ud800"},
+        {"access_token": "at\x00"},
+        {"refresh_token": "rt\r\n"},
+        {"smart_style_url": "https://ehr/style.json\x00"},
+        {"fhirContext": [{"reference": "Encounter/e1\x00"}]},
+        {"expires_in": float("nan")},
+        {"expires_in": float("inf")},
+        {"expires_in": 0.5},
+    ],
+)
+def test_hostile_values_are_refused(change: dict) -> None:
+    with pytest.raises(TokenResponseInvalid):
+        TokenResponse.from_json({**GOOD, **change})
+
+
+@pytest.mark.parametrize("expires_in", [3_000_000_000, 10**12, 10**400, "99999999999999"])
+def test_absurd_lifetimes_are_clamped(expires_in: object) -> None:
+    # Clamped rather than refused: the number only says when to refresh, and believing a
+    # shorter life than the EHR claims is always safe (we refresh early), while a lifetime
+    # the database or a datetime cannot hold was a 500.
+    assert TokenResponse.from_json({**GOOD, "expires_in": expires_in}).expires_in == (
+        MAX_EXPIRES_IN
+    )
+
+
+def test_whole_number_floats_are_seconds() -> None:
+    assert TokenResponse.from_json({**GOOD, "expires_in": 3600.0}).expires_in == 3600
+
+
+def test_a_refused_answer_still_names_the_tokens_it_carried() -> None:
+    # So the caller can give them back (RFC 7009); they never show in a repr.
+    with pytest.raises(TokenResponseInvalid) as refused:
+        TokenResponse.from_json({**GOOD, "refresh_token": "rt-secret-2", "patient": "p\x00"})
+    issued = refused.value.issued
+    assert isinstance(issued, IssuedTokens)
+    assert (issued.access_token, issued.refresh_token) == ("at-secret-1", "rt-secret-2")
+    assert "secret" not in repr(issued)
+    assert "secret" not in str(refused.value)
+
+
+def test_issued_tokens_of_an_answer_without_strings() -> None:
+    issued = IssuedTokens.from_json({"access_token": 42, "refresh_token": ["x"]})
+    assert (issued.access_token, issued.refresh_token) == (None, None)
+    assert not issued

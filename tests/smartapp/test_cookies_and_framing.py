@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from smart.launch_states import LaunchState
+from smartapp.launches.browser import COOKIE_PREFIX
 from smartapp.models import Launch
 
 EHR = "http://127.0.0.1:9000"
 
 
-def session_cookie_header(response) -> str:
-    return response.cookies["smartapp_session"].output(header="")
+def launch_cookie_header(response) -> str:
+    (name,) = [name for name in response.cookies if name.startswith(COOKIE_PREFIX)]
+    return response.cookies[name].output(header="")
 
 
-def test_session_cookie_attributes(sandbox, connect, browser) -> None:
+def test_launch_cookie_attributes(sandbox, connect, browser) -> None:
     connection = connect(frame_origins=(EHR,))
     start = browser.start_ehr(connection)
-    header = session_cookie_header(start)
-    for attribute in ("HttpOnly", "Secure", "SameSite=None", "Partitioned"):
-        assert attribute in header, header
+    callback = browser.callback(browser.authorize(start))
+    for response in (start, callback):
+        header = launch_cookie_header(response)
+        for attribute in ("HttpOnly", "Secure", "SameSite=None", "Partitioned", "Path=/"):
+            assert attribute in header, header
 
 
 def test_launch_and_callback_pages(sandbox, connect, browser) -> None:
@@ -62,3 +67,55 @@ def test_jwks_serves_the_private_key_jwt_public_keys(sandbox, connect, browser) 
         assert "d" not in key  # public halves only
         assert key["kid"]
         assert key["use"] == "sig"
+
+
+def test_sign_out_inside_the_ehr_iframe_stays_framable(sandbox, connect, browser) -> None:
+    # Issue 12 item 7: the pages after sign-out keep the framing of the launch they ended.
+    connection = connect(frame_origins=(EHR,))
+    browser.launch(browser.start_ehr(connection))
+    handle = Launch.objects.get().handle
+    out = browser.client.post(f"/l/{handle}/sign-out")
+    assert out.status_code == 303
+    assert f"frame-ancestors {EHR}" in out["Content-Security-Policy"]
+    page = browser.client.get(out["Location"])
+    assert page.status_code == 200
+    assert b"You have signed out" in page.content
+    assert f"frame-ancestors {EHR}" in page["Content-Security-Policy"]
+    assert "X-Frame-Options" not in page
+    assert Launch.objects.get().state == LaunchState.SIGNED_OUT
+    assert browser.client.get(f"/l/{handle}/").status_code == 410  # "you have signed out"
+
+
+def test_sign_out_of_everything_inside_the_iframe_stays_framable(sandbox, connect, browser) -> None:
+    connection = connect(frame_origins=(EHR,))
+    browser.launch(browser.start_ehr(connection, patient="pat-01"))
+    browser.launch(browser.start_ehr(connection, patient="pat-02"))
+    out = browser.client.post("/sign-out")
+    assert out.status_code == 303
+    page = browser.client.get(out["Location"])
+    assert f"frame-ancestors {EHR}" in page["Content-Security-Policy"]
+    assert set(Launch.objects.values_list("state", flat=True)) == {LaunchState.SIGNED_OUT}
+
+
+def test_the_signed_out_page_alone_refuses_framing(sandbox, connect, browser) -> None:
+    connect(frame_origins=(EHR,))
+    for url in ("/signed-out", "/signed-out?ehr=unknown"):
+        page = browser.client.get(url)
+        assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
+        assert page["X-Frame-Options"] == "DENY"
+
+
+def test_callback_and_launch_errors_keep_no_referrer(sandbox, connect, browser) -> None:
+    connect()
+    for path, params in [
+        ("/smart/callback", {"code": "a-code", "state": "made-up"}),
+        ("/smart/callback", {"code": "a-code"}),
+        ("/smart/callback", {"code": "a-code\x00", "state": "s"}),
+        ("/smart/launch", {"iss": "https://unknown.example/fhir", "launch": "x"}),
+        ("/smart/launch", {}),
+    ]:
+        response = browser.client.get(path, params)
+        assert response.status_code == 400, (path, params)
+        assert response["Referrer-Policy"] == "no-referrer", (path, params)
+    assert browser.client.post("/smart/callback")["Referrer-Policy"] == "no-referrer"
+    assert browser.client.get("/")["Referrer-Policy"] == "same-origin"  # elsewhere unchanged

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.http import QueryDict
 
@@ -26,13 +25,16 @@ from smart.pkce import challenge_for
 from smart.scopes import LaunchKind
 from smartapp import outbound
 from smartapp.clock import use_clock
+from smartapp.launches.browser import cookie_name
 from smartapp.launches.callback import CallbackParams, complete_callback
+from smartapp.launches.pages import launch_for
 from smartapp.launches.start import start
 from smartapp.models import Launch, TokenGrant
 from smartapp.registry import register_connection
 
 ISS = "https://ehr.example.org/fhir"
 TOKEN_URL = "https://ehr.example.org/token"
+REVOKE_URL = "https://ehr.example.org/revoke"
 pytestmark = pytest.mark.django_db
 
 
@@ -42,6 +44,7 @@ class FakeEhr:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.forms: list[dict[str, list[str]]] = []
+        self.body: dict[str, str] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -53,8 +56,11 @@ class FakeEhr:
                 "expires_in": 3600,
                 "scope": "launch/patient patient/Patient.rs",
                 "patient": "p-1",
+                **self.body,
             }
             return httpx.Response(200, json=body)
+        if str(request.url) == REVOKE_URL:
+            return httpx.Response(200)
         if str(request.url) == f"{ISS}/Patient/p-1":
             return httpx.Response(200, json={"resourceType": "Patient", "id": "p-1"})
         return httpx.Response(404, json={"resourceType": "OperationOutcome", "issue": []})
@@ -82,20 +88,21 @@ def connection():
     )
 
 
-def session() -> SessionStore:
-    store = SessionStore()
-    store.create()
-    return store
+def session() -> dict[str, str]:
+    """A browser's cookie jar."""
+    return {}
 
 
-def begin(connection, browser: SessionStore) -> dict[str, str]:
-    url = start(
-        connection=connection,
-        kind=LaunchKind.PATIENT,
-        session=browser,
-        scope="patient/Patient.rs",
-    )
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+def begin(connection, browser: dict[str, str]) -> dict[str, str]:
+    started = start(connection=connection, kind=LaunchKind.PATIENT, scope="patient/Patient.rs")
+    browser[cookie_name(started.binding.handle)] = started.binding.secret
+    return {key: values[0] for key, values in parse_qs(urlsplit(started.url).query).items()}
+
+
+def complete(params: CallbackParams, browser: dict[str, str]) -> Launch:
+    completed = complete_callback(params, browser)
+    browser[cookie_name(completed.binding.handle)] = completed.binding.secret
+    return completed.launch
 
 
 def back(state: str, **extra: str) -> CallbackParams:
@@ -134,12 +141,12 @@ def test_a_state_from_another_browser_is_refused(ehr, connection):
 def test_two_sign_ins_in_one_browser_do_not_spend_each_other(ehr, connection):
     browser = session()
     first, second = begin(connection, browser), begin(connection, browser)
-    done = complete_callback(back(second["state"]), browser)
+    done = complete(back(second["state"]), browser)
     assert done.state == LaunchState.ACTIVE
     other = Launch.objects.exclude(pk=done.pk).get()
     assert other.state == LaunchState.AUTHORIZING
     assert other.state_used_at is None
-    assert complete_callback(back(first["state"]), browser).state == LaunchState.ACTIVE
+    assert complete(back(first["state"]), browser).state == LaunchState.ACTIVE
 
 
 def test_the_verifier_sent_matches_the_challenge_given(ehr, connection):
@@ -185,10 +192,51 @@ def test_access_denied_stores_nothing_and_follows_no_error_uri(ehr, connection):
 def test_tokens_are_stored_encrypted_and_the_patient_was_read_first(ehr, connection):
     browser = session()
     sent = begin(connection, browser)
-    launch = complete_callback(back(sent["state"]), browser)
+    launch = complete(back(sent["state"]), browser)
     grant = TokenGrant.objects.get(launch=launch)
     assert "at-1" not in json.dumps(
         {f.name: str(getattr(grant, f.name)) for f in grant._meta.fields}
     )
     assert grant.get_secret("access_token") == "at-1"
     assert [str(r.url) for r in ehr.requests] == [TOKEN_URL, f"{ISS}/Patient/p-1"]
+
+
+def test_the_browser_secret_is_replaced_when_the_launch_becomes_active(ehr, connection):
+    # Session fixation: whoever saw or planted the cookie before the sign-in finished holds
+    # a secret that no longer opens the launch.
+    browser = session()
+    sent = begin(connection, browser)
+    before = dict(browser)
+    launch = complete(back(sent["state"]), browser)
+    assert browser != before
+    assert launch_for(launch.handle, browser).pk == launch.pk
+    with pytest.raises(errors.LaunchNotFound):
+        launch_for(launch.handle, before)
+
+
+def test_a_refused_token_response_is_given_back(ehr, connection):
+    ehr.body = {"patient": "p-1\x00", "refresh_token": "rt-1"}
+    browser = session()
+    sent = begin(connection, browser)
+    cache.set(
+        f"smart-config:{ISS}",
+        to_json(
+            SmartConfiguration(
+                issuer=ISS,
+                authorization_endpoint="https://ehr.example.org/authorize",
+                token_endpoint=TOKEN_URL,
+                revocation_endpoint=REVOKE_URL,
+                capabilities=frozenset({"permission-v2"}),
+                iss_parameter_supported=True,
+            )
+        ),
+        3600,
+    )
+    with pytest.raises(errors.TokenResponseInvalid):
+        complete(back(sent["state"]), browser)
+    assert Launch.objects.get().state == LaunchState.FAILED
+    revoked = [parse_qs(r.content.decode()) for r in ehr.requests if str(r.url) == REVOKE_URL]
+    assert [(f["token"][0], f["token_type_hint"][0]) for f in revoked] == [
+        ("rt-1", "refresh_token"),
+        ("at-1", "access_token"),
+    ]
