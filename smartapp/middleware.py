@@ -21,7 +21,8 @@ from http.cookies import Morsel
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from smart.errors import BadInput, NextStep, SmartAppError
@@ -69,6 +70,14 @@ class NoReferrerMiddleware:
         return response
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _fields(query: QueryDict) -> list[str]:
+    """Every name and value of a query string or form, for the NUL check."""
+    return [text for name, values in query.lists() for text in (name, *values)]
+
+
 class RejectNulMiddleware:
     """A NUL byte is never valid input here, and PostgreSQL refuses it in text (a DataError,
     a 500). Refuse it at the edge, for every view, with the ordinary error page."""
@@ -77,9 +86,12 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        values = [request.path, *(v for _, vs in request.GET.lists() for v in vs)]
-        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-            values += [v for _, vs in request.POST.lists() for v in vs]
+        values = [request.path, *_fields(request.GET)]
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            try:
+                values += _fields(request.POST)
+            except MultiPartParserError:
+                return render_error(request, BadInput("a form body that cannot be read"))
         if any("\x00" in value for value in values):
             return render_error(request, BadInput("NUL byte in the request"))
         return self.get_response(request)

@@ -141,11 +141,6 @@ def test_standalone_start(app, data) -> None:
     assert_no_server_error(client.get(path), path)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 12 item 10 (hostile values): a NUL in a multipart/form-data POST passes "
-    "RejectNulMiddleware (it checks urlencoded bodies only) and reaches PostgreSQL: 500",
-)
 @BUDGET
 @given(data=st.data())
 def test_standalone_start_multipart(app, data) -> None:

@@ -100,6 +100,21 @@ def test_nul_bytes_are_refused_at_the_edge(client) -> None:
     assert b"<code>bad_request</code>" in response.content
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", [{"connection": "\x00"}, {"\x00": "sandbox"}])
+def test_nul_bytes_in_a_multipart_form_are_refused_too(client, field) -> None:
+    response = client.post("/smart/start", field)  # the test client sends multipart/form-data
+    assert response.status_code == 400
+    assert b"<code>bad_request</code>" in response.content
+
+
+def test_a_multipart_body_that_cannot_be_read_is_a_400(client) -> None:
+    response = client.generic(
+        "POST", "/smart/start", b"--x\r\nbroken", content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+
+
 def test_the_sandbox_never_answers_500(sandbox) -> None:
     with httpx.Client(base_url=sandbox.url) as http:
         answers = {path: http.get(path).status_code for path in SANDBOX_GETS}
