@@ -7,8 +7,7 @@ misconfigured deploy stops before it serves a request rather than at the first l
 
 The variables are VARIABLES below: DEBUG, SECRET_KEY, ALLOWED_HOSTS, APP_BASE_URL,
 DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS, SECURE_SSL_REDIRECT, LOG_LEVEL, then the
-tunables in TUNABLES (each optional, with its default and the range it must fall in): the
-session lifetime and token refresh skew, outbound FHIR calls, the patient summary.
+tunables in TUNABLES (each optional, with its default and the range it must fall in).
 README.md#configuration says what each means, and .env.example lists them (a test checks).
 """
 
@@ -46,8 +45,7 @@ class Tunable:
     integer: bool = True
 
 
-# Seconds each summary section stays cached (SUMMARY_TTL_<SECTION>_S): how fast its data
-# changes. Keys are the summary's section names; settings.SUMMARY_CACHE_TTL_S is this dict.
+# Seconds each summary section stays cached (SUMMARY_TTL_<SECTION>_S; SUMMARY_CACHE_TTL_S).
 SUMMARY_TTL_DEFAULTS_S = {
     "demographics": 15 * 60,
     "problems": 5 * 60,
@@ -71,10 +69,12 @@ TUNABLES = {
         Tunable("FHIR_RETRY_AFTER_CAP_S", 5, 0, 120, integer=False),
         Tunable("FHIR_MAX_PAGES", 5, 1, 100),
         Tunable("FHIR_MAX_ENTRIES", 1000, 1, 100_000),
+        Tunable("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
         Tunable("FHIR_BREAKER_THRESHOLD", 5, 1, 1000),
         Tunable("FHIR_BREAKER_COOL_DOWN_S", 30, 0, 60 * 60, integer=False),
         Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
         Tunable("SUMMARY_WORKERS", 8, 1, 64),
+        Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
         *(
             Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
             for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
@@ -82,7 +82,6 @@ TUNABLES = {
     )
 }
 
-# Every variable load_config reads (README.md and .env.example document each; a test checks).
 VARIABLES = (
     "DEBUG",
     "SECRET_KEY",
@@ -151,6 +150,7 @@ class AppConfig:
     session: SessionConfig
     fhir: FhirConfig
     summary: SummaryConfig
+    tunables: Mapping[str, float]  # every TUNABLES variable's value, by name (read-only)
 
     @property
     def database_vendor(self) -> str:
@@ -383,6 +383,7 @@ def load_config(
         session=_load_session(environ_map),
         fhir=_load_fhir(environ_map),
         summary=_load_summary(environ_map),
+        tunables=MappingProxyType({name: _number(environ_map, name) for name in TUNABLES}),
     )
 
 

@@ -43,10 +43,12 @@ FHIR_BACKOFF_BASE_S = CONFIG.fhir.backoff_base_s
 FHIR_RETRY_AFTER_CAP_S = CONFIG.fhir.retry_after_cap_s
 FHIR_MAX_PAGES = CONFIG.fhir.max_pages
 FHIR_MAX_ENTRIES = CONFIG.fhir.max_entries
+FHIR_MAX_RESPONSE_BYTES = int(CONFIG.tunables["FHIR_MAX_RESPONSE_BYTES"])
 FHIR_BREAKER_THRESHOLD = CONFIG.fhir.breaker_threshold
 FHIR_BREAKER_COOL_DOWN_S = CONFIG.fhir.breaker_cool_down_s
 SUMMARY_BUDGET_S = CONFIG.summary.budget_s
 SUMMARY_WORKERS = CONFIG.summary.workers
+DRILLDOWN_BUDGET_S = CONFIG.tunables["DRILLDOWN_BUDGET_S"]  # history and search pages
 SUMMARY_CACHE_TTL_S = dict(CONFIG.summary.cache_ttl_s)  # section name -> seconds
 
 INSTALLED_APPS = [

@@ -28,10 +28,12 @@ class Chart:
 
 
 def _number(text: str) -> Decimal | None:
+    """A finite number, or None: NaN cannot be ordered and Infinity cannot be drawn."""
     try:
-        return Decimal(text)
+        number = Decimal(text)
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def line_chart(dates: Sequence[str], series: Mapping[str, Sequence[str]]) -> Chart | None:

@@ -18,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.charts import line_chart
+from smart.fhir_ids import checked_id, is_fhir_id
 from smartapp import style_hints, tasks
-from smartapp.fhir.session import SmartSession
 from smartapp.launches import pages as launches
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection, Launch
@@ -113,6 +113,7 @@ def vital_history(request: HttpRequest, handle: str, kind: str) -> HttpResponse:
             "page": _page(request, readings),
             "chart": chart,
             "truncated": found.truncated,
+            "partial": found.partial,
         },
     )
 
@@ -137,6 +138,7 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
             "label": label,
             "page": _page(request, results),
             "truncated": found.truncated,
+            "partial": found.partial,
         },
     )
 
@@ -178,14 +180,18 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     """Provider launches without patient context: find and pick a patient (Patient?name=)."""
     launch = _launch(request, handle)
     if request.method == "POST":
-        launches.choose_patient(launch, request.POST.get("patient", ""))
+        # The picked id goes into the EHR's URL path: the FHIR id grammar first (a 400).
+        launches.choose_patient(launch, checked_id(request.POST.get("patient", "")))
         tasks.queue_warm_up(launch)
         return HttpResponseRedirect(reverse("portal:summary", args=[handle]), status=303)
     name = request.GET.get("name", "").strip()[:100]
     results = []
     if name:
-        found = SmartSession(launch).search("Patient", {"name": name, "_count": "20"})
+        session = summary_service.drilldown_session(launch)
+        found = session.search("Patient", {"name": name, "_count": "20"})
         for patient in found.resources:
+            if not is_fhir_id(patient.get("id")):
+                continue  # could not be opened: its id cannot go into a URL
             results.append(
                 {
                     "id": patient.get("id", ""),

@@ -13,7 +13,8 @@ from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
 from smart.errors import PatientUnavailable
-from smartapp.fhir.transport import FhirMalformed, Json, get_json
+from smart.fhir_ids import instance_path
+from smartapp.fhir.transport import Deadline, FhirMalformed, Json, get_json
 
 
 def _errors(error: BaseException) -> list[BaseException]:
@@ -36,17 +37,31 @@ def well_formed(resource: Any) -> bool:
     return True
 
 
-def read(base: str, access_token: str, resource_type: str, resource_id: str) -> Json:
-    """The read interaction: `{base}/{type}/{id}`, checked to be a well-formed `type`."""
-    body = get_json(base, f"{base}/{resource_type}/{resource_id}", access_token)
+def read(
+    base: str,
+    access_token: str,
+    resource_type: str,
+    resource_id: str,
+    *,
+    deadline: Deadline | None = None,
+) -> Json:
+    """The read interaction: `{base}/{type}/{id}`, checked to be a well-formed `type`.
+
+    The id is checked against the FHIR id grammar and percent-encoded before it goes into the
+    path (smart.fhir_ids: InvalidFhirId, a 400), wherever it came from.
+    """
+    path = instance_path(resource_type, resource_id)
+    body = get_json(base, f"{base}/{path}", access_token, deadline=deadline)
     if body.get("resourceType") != resource_type or not well_formed(body):
-        raise FhirMalformed(f"{resource_type}/{resource_id} came back as something else")
+        raise FhirMalformed(f"{resource_type} came back as something else")
     return body
 
 
-def read_patient(base: str, access_token: str, patient_id: str) -> Json:
+def read_patient(
+    base: str, access_token: str, patient_id: str, *, deadline: Deadline | None = None
+) -> Json:
     """`Patient/{id}`, checked to be that patient (SMART: the context is an input to check)."""
-    body = read(base, access_token, "Patient", patient_id)
+    body = read(base, access_token, "Patient", patient_id, deadline=deadline)
     if body.get("id") != patient_id:
         raise PatientUnavailable("the EHR returned something other than the asked patient")
     return body

@@ -11,6 +11,10 @@ refused refreshed token means the user must launch again). Callers say what they
     labs = session.search_all("Observation", {"patient": ..., "category": "laboratory"})
 
 Nobody else passes tokens around or wraps calls in lambdas.
+
+A page that must answer within a budget gives the session a `Deadline`: every FHIR call of
+the session then stops when it passes (`transport.EhrTooSlow`), retries included, so work a
+page has given up on does not keep a thread busy until the read timeout.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from smart.errors import GrantLost
 from smart.profiles import profile_for
 from smartapp.fhir import resources, search
 from smartapp.fhir.search import SearchResult
-from smartapp.fhir.transport import FhirUnauthorized, Json
+from smartapp.fhir.transport import Deadline, FhirUnauthorized, Json
 from smartapp.models import Launch
 from smartapp.vault import store, tokens
 
@@ -33,8 +37,9 @@ T = TypeVar("T")
 
 
 class SmartSession:
-    def __init__(self, launch: Launch) -> None:
+    def __init__(self, launch: Launch, *, deadline: Deadline | None = None) -> None:
         self.launch = launch
+        self.deadline = deadline
         self.base = launch.connection.iss
         self.profile = profile_for(launch.connection.profile)
         self._token: str | None = None
@@ -48,12 +53,18 @@ class SmartSession:
 
     def read(self, resource_type: str, resource_id: str) -> Json:
         return self._call(
-            lambda token: resources.read(self.base, token, resource_type, resource_id)
+            lambda token: resources.read(
+                self.base, token, resource_type, resource_id, deadline=self.deadline
+            )
         )
 
     def read_patient(self, patient_id: str) -> Json:
         """`Patient/{id}`, checked to be that patient (SMART: the context is an input to check)."""
-        return self._call(lambda token: resources.read_patient(self.base, token, patient_id))
+        return self._call(
+            lambda token: resources.read_patient(
+                self.base, token, patient_id, deadline=self.deadline
+            )
+        )
 
     def search(self, resource_type: str, params: Mapping[str, str]) -> SearchResult:
         """The first page of a search (for pickers that show one page)."""
@@ -71,7 +82,12 @@ class SmartSession:
         adjusted = self.profile.search_params(resource_type, params)
         return self._call(
             lambda token: search.search(
-                self.base, token, resource_type, adjusted, max_pages=max_pages
+                self.base,
+                token,
+                resource_type,
+                adjusted,
+                max_pages=max_pages,
+                deadline=self.deadline,
             )
         )
 

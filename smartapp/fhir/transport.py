@@ -1,8 +1,17 @@
-"""One FHIR GET: retries, back-off, `Retry-After`, the breaker, and the error mapping.
+"""One FHIR GET: where it may go, retries, back-off, `Retry-After`, the breaker, a byte cap,
+a deadline, and the error mapping.
 
+- The bearer token goes only to URLs within the connection's FHIR base (`ForeignUrl`,
+  checked here before anything is sent, whoever the caller: `smart.url_policy`).
 - Reads are idempotent, so they are retried on connection errors, 429, 502, 503 and 504:
   a bounded number of attempts with exponential back-off and jitter, honouring `Retry-After`
   (seconds) up to a cap. Waiting goes through the app's clock.
+- A `Deadline` (the summary's or a page's budget) bounds the whole call: each attempt's
+  timeout is cut to what is left, no retry starts past it, and `EhrTooSlow` says so. A
+  thread whose page has given up therefore stops soon after, not after the read timeout.
+- The body is streamed and read to at most FHIR_MAX_RESPONSE_BYTES (decoded): `FhirTooLarge`.
+- JSON is parsed strictly: NaN, Infinity and numbers too big for a float are not numbers
+  (RFC 8259 6), so a resource carrying one fails the R4 model check and is left out.
 - 401 raises FhirUnauthorized (the session refreshes once and retries), 403 FhirForbidden,
   404 FhirNotFound; unreachable or unwell EHRs EhrUnavailable; a body that is not the FHIR
   JSON asked for FhirMalformed. Nothing else escapes.
@@ -11,19 +20,23 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from smart.errors import EhrUnavailable, PatientUnavailable
+from smart.url_policy import is_within_base
 from smartapp import outbound
 from smartapp.clock import clock
 from smartapp.fhir.breaker import breaker_for
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_INTEGER_DIGITS = 30  # FHIR decimals have at most 18 significant digits
 Json = dict[str, Any]
 
 
@@ -43,52 +56,173 @@ class FhirMalformed(EhrUnavailable):
     """The EHR answered with something that is not the FHIR JSON asked for."""
 
 
+class ForeignUrl(FhirMalformed):
+    """A URL outside the connection's FHIR base: the token is never sent there."""
+
+
+class FhirTooLarge(EhrUnavailable):
+    """An answer over FHIR_MAX_RESPONSE_BYTES; the rest of it was never read."""
+
+    title = "The EHR's answer was too large"
+    message = "The EHR sent more than the app reads at once. Try again, or ask your administrator."
+
+
+class EhrTooSlow(EhrUnavailable):
+    """The page's time budget ran out before the EHR answered."""
+
+    code = "ehr_slow"
+    status = 504
+    title = "The EHR is slow to answer"
+    message = "The EHR did not answer in time. Your session is intact; try again in a moment."
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A moment on the app's clock after which no FHIR call of this page is worth making."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(clock().monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.at - clock().monotonic()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
 def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
-def _delay(attempt: int, response: outbound.Response | None) -> float:
+def _delay(attempt: int, headers: Mapping[str, str] | None) -> float:
     cap = _setting("FHIR_RETRY_AFTER_CAP_S", 5)
-    if response is not None and (retry_after := response.headers.get("Retry-After", "")).isdigit():
+    if headers is not None and (retry_after := headers.get("Retry-After", "")).isdigit():
         return min(float(retry_after), cap)
     base = _setting("FHIR_BACKOFF_BASE_S", 0.2)
     jitter = random.uniform(0.5, 1.5)  # noqa: S311 - spreading retries, not cryptography
     return float(min(base * 2 ** (attempt - 1), cap) * jitter)
 
 
+def _timeout(deadline: Deadline | None) -> tuple[float, float, float, float]:
+    """(connect, read, write, pool) seconds: the configured ones, cut to what the deadline
+    leaves; EhrTooSlow when it has passed already."""
+    connect, read = _setting("FHIR_CONNECT_TIMEOUT_S", 3), _setting("FHIR_READ_TIMEOUT_S", 10)
+    if deadline is not None:
+        left = deadline.remaining()
+        if left <= 0:
+            raise EhrTooSlow("the time budget ran out before the request")
+        connect, read = min(connect, left), min(read, left)
+    return connect, read, read, connect
+
+
+def _fetch(
+    url: str,
+    params: Mapping[str, str] | None,
+    headers: dict[str, str],
+    deadline: Deadline | None,
+) -> _Answer:
+    """One attempt, streamed: the body of a final answer read up to the byte cap, within the
+    deadline (a server dripping bytes must not hold the thread past it either)."""
+    cap = int(_setting("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024))
+    client = outbound.client(outbound.Purpose.FHIR)
+    timeout = _timeout(deadline)
+    with client.stream("GET", url, params=params, headers=headers, timeout=timeout) as response:
+        if response.status_code in RETRY_STATUSES:  # only its headers matter
+            return _Answer(response.status_code, response.headers, b"")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FhirTooLarge(f"Content-Length over {cap} bytes")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise FhirTooLarge(f"body over {cap} bytes")
+            if deadline is not None and deadline.remaining() <= 0:
+                raise EhrTooSlow("the time budget ran out while reading")
+        return _Answer(response.status_code, response.headers, bytes(body))
+
+
 def _send(
-    base: str, url: str, access_token: str, params: Mapping[str, str] | None
-) -> outbound.Response:
-    """The response after retries; EhrUnavailable when every attempt failed."""
+    base: str,
+    url: str,
+    access_token: str,
+    params: Mapping[str, str] | None,
+    deadline: Deadline | None,
+) -> _Answer:
+    """The answer after retries; EhrUnavailable when every attempt failed."""
     breaker = breaker_for(base)
     if not breaker.allow():
         raise EhrUnavailable("circuit open")
     attempts = int(_setting("FHIR_ATTEMPTS", 3))
     headers = {"Authorization": f"Bearer {access_token}", "Accept": FHIR_JSON}
-    client = outbound.client(outbound.Purpose.FHIR)
     for attempt in range(1, attempts + 1):
-        response: outbound.Response | None = None
+        answer: _Answer | None = None
         try:
-            response = client.get(url, params=params, headers=headers)
+            answer = _fetch(url, params, headers, deadline)
         except outbound.TransportError as exc:
             failure = f"FHIR {type(exc).__name__}"
         else:
-            if response.status_code not in RETRY_STATUSES:
-                return response
-            failure = f"FHIR answered {response.status_code}"
+            if answer.status not in RETRY_STATUSES:
+                return answer
+            failure = f"FHIR answered {answer.status}"
+        wait = _delay(attempt, answer.headers if answer else None)
+        if deadline is not None and wait >= deadline.remaining():
+            breaker.failed()
+            raise EhrTooSlow(f"{failure}; no time left to retry")
         if attempt == attempts:
             breaker.failed()
             raise EhrUnavailable(failure)
-        clock().sleep(_delay(attempt, response))
+        clock().sleep(wait)
     raise AssertionError("unreachable")
 
 
+class _NotANumber:
+    """What NaN, Infinity or 1e999 parse to: no model accepts it, so the resource is left out
+    as malformed rather than shown as `nan` or crashing arithmetic further on."""
+
+    def __repr__(self) -> str:
+        return "NaN"
+
+
+NOT_A_NUMBER = _NotANumber()
+
+
+def _number(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else NOT_A_NUMBER
+
+
+def _integer(text: str) -> Any:
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else NOT_A_NUMBER
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict FHIR JSON: non-finite or absurd numbers become NOT_A_NUMBER (never a float)."""
+    return json.loads(
+        body, parse_constant=lambda _: NOT_A_NUMBER, parse_float=_number, parse_int=_integer
+    )
+
+
 def get_json(
-    base: str, url: str, access_token: str, params: Mapping[str, str] | None = None
+    base: str,
+    url: str,
+    access_token: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    deadline: Deadline | None = None,
 ) -> Json:
-    """GET a FHIR JSON object, with retries, the breaker and the error mapping above."""
-    response = _send(base, url, access_token, params)
-    status = response.status_code
+    """GET a FHIR JSON object within `base`, with the rules above."""
+    if not is_within_base(url, base):
+        raise ForeignUrl("a URL outside the FHIR base; nothing was sent")
+    answer = _send(base, url, access_token, params, deadline)
+    status = answer.status
     breaker = breaker_for(base)
     if status >= 500:
         breaker.failed()
@@ -103,8 +237,8 @@ def get_json(
     if status != 200:
         raise EhrUnavailable(f"FHIR answered {status}")
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = parse_json(answer.body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         raise FhirMalformed("FHIR answered with broken JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         raise FhirMalformed("FHIR answered with something other than a resource")

@@ -62,7 +62,7 @@ def problems_section(fetch: Fetch) -> Section:
 def medications_section(fetch: Fetch) -> Section:
     # Orders and patient-reported medications do not depend on each other: ask for both at
     # once, so the section costs one round trip, not two.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary-medications") as pool:
         pending_requests = (
             pool.submit(
                 fetch.search,

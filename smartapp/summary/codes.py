@@ -56,6 +56,12 @@ def sort_key(value: str | None) -> str:
 
 
 def quantity(raw: Json | None) -> Quantity | None:
-    if not raw or raw.get("value") is None:
+    """A Quantity with a finite numeric value; None for anything else (NaN and Infinity are
+    not FHIR decimals: such a reading is left out, never drawn or compared)."""
+    if not isinstance(raw, Mapping):
         return None
-    return Quantity(str(raw["value"]), raw.get("unit") or raw.get("code"))
+    value = raw.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    shown = Quantity(str(value), raw.get("unit") or raw.get("code"))
+    return shown if shown.number is not None else None  # finite numbers only

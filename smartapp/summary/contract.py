@@ -79,10 +79,12 @@ class Quantity:
 
     @property
     def number(self) -> Decimal | None:
+        """The value as a finite number (NaN or Infinity from a string value is no number)."""
         try:
-            return Decimal(self.value)
+            number = Decimal(self.value)
         except InvalidOperation:
             return None
+        return number if number.is_finite() else None
 
     @property
     def label(self) -> str:

@@ -4,9 +4,14 @@ The sections, their types, builders and cache times come from the registry
 (smartapp/summary/sections.py); the cache is smartapp/summary/cache.py.
 
 - A section whose resource types were not granted is `not_shared` and its query is never sent.
-- The remaining sections are fetched in parallel (a bounded thread pool), so the summary costs
-  about its slowest query, not the sum. Each has the same deadline; a section that misses it is
-  `unavailable` ("took too long") with a retry link, and the page does not wait for it.
+- The remaining sections are fetched in parallel, so the summary costs about its slowest
+  query, not the sum, on one thread pool per process (SUMMARY_WORKERS threads, never one pool
+  per request: a hung EHR cannot pile up threads however often the page is reloaded). Each
+  section has the same deadline; one that misses it is `unavailable` ("took too long") with a
+  retry link, and the page does not wait for it. What the deadline abandons stops: sections
+  not yet started are cancelled, and the FHIR calls of running ones carry the deadline
+  (`transport.Deadline`), so they end with it instead of holding a thread for the read
+  timeout.
 - A 401 on any section refreshes the token once (the vault, single-flight) and reruns the
   sections that got it, once.
 - Every build first gets a valid access token from the vault, even when every section comes
@@ -19,7 +24,7 @@ The sections, their types, builders and cache times come from the registry
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
@@ -28,7 +33,7 @@ from smart.errors import GrantLost, SmartAppError
 from smart.scopes import GrantedScopes
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.session import SmartSession
-from smartapp.fhir.transport import FhirForbidden
+from smartapp.fhir.transport import Deadline, EhrTooSlow, FhirForbidden
 from smartapp.models import Launch
 from smartapp.summary import cache as section_cache
 from smartapp.summary import sections
@@ -60,6 +65,8 @@ def _build(name: str, fetch: Fetch) -> Section:
         return Section(
             name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS["forbidden"]
         )
+    except EhrTooSlow:
+        return _unavailable(name, "timeout")
     except SmartAppError as error:
         log.warning(
             "summary section failed",
@@ -79,15 +86,44 @@ def _unavailable(name: str, reason: str) -> Section:
     return Section(name, SectionStatus.UNAVAILABLE, (), now_iso(), UNAVAILABLE_REASONS[reason])
 
 
-def _collect(futures: dict[Future[Section], str], budget_s: float) -> dict[str, Section]:
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_busy = 0  # sections being built right now, in this process
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    """The process's one summary pool (made on first use, so after a pre-fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = int(getattr(settings, "SUMMARY_WORKERS", 8))
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summary")
+        return _pool
+
+
+def busy_workers() -> int:
+    """How many sections this process is building now (bounded by SUMMARY_WORKERS)."""
+    with _pool_lock:
+        return _busy
+
+
+def _tracked(name: str, fetch: Fetch) -> Section:
+    global _busy
+    with _pool_lock:
+        _busy += 1
+    try:
+        return _build(name, fetch)
+    finally:
+        with _pool_lock:
+            _busy -= 1
+
+
+def _collect(futures: dict[Future[Section], str], deadline: Deadline) -> dict[str, Section]:
     """Sections as they finish; those still running at the deadline are `unavailable`."""
     done: dict[str, Section] = {}
-    deadline = time.monotonic() + budget_s
     pending = set(futures)
-    while pending and time.monotonic() < deadline:
-        finished, pending = wait(
-            pending, timeout=deadline - time.monotonic(), return_when=FIRST_EXCEPTION
-        )
+    while pending and deadline.remaining() > 0:
+        finished, pending = wait(pending, timeout=deadline.remaining(), return_when=FIRST_EXCEPTION)
         for future in finished:
             name = futures[future]
             try:
@@ -102,19 +138,18 @@ def _collect(futures: dict[Future[Section], str], budget_s: float) -> dict[str, 
     return done
 
 
-def _run(names: list[str], fetch: Fetch, budget_s: float) -> dict[str, Section]:
-    """Build sections in parallel, within the budget. A 401 in any of them is handled by the
+def _run(names: list[str], fetch: Fetch, deadline: Deadline) -> dict[str, Section]:
+    """Build sections in parallel, within the deadline. A 401 in any of them is handled by the
     launch's session (one refresh, one retry); a refused refreshed token raises GrantLost."""
     if not names:
         return {}
-    pool = ThreadPoolExecutor(
-        max_workers=min(len(names), int(getattr(settings, "SUMMARY_WORKERS", 8)))
-    )
-    futures = {pool.submit(_build, name, fetch): name for name in names}
+    pool = _shared_pool()
+    futures = {pool.submit(_tracked, name, fetch): name for name in names}
     try:
-        return _collect(futures, budget_s)
+        return _collect(futures, deadline)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # stragglers end on their own timeouts
+        for future in futures:
+            future.cancel()  # not started yet: never will; running ones stop at the deadline
 
 
 def build_summary(
@@ -131,6 +166,7 @@ def build_summary(
     # an expiring token, and a grant the EHR has ended shows no cached PHI.
     session = SmartSession(launch)
     session.ensure_token()
+    deadline = session.deadline = Deadline.after(float(getattr(settings, "SUMMARY_BUDGET_S", 8)))
     built: dict[str, Section] = {}
     wanted = []
     for name in only:
@@ -141,8 +177,7 @@ def build_summary(
         else:
             wanted.append(name)
     if wanted:
-        budget = float(getattr(settings, "SUMMARY_BUDGET_S", 8))
-        fetched = _run(wanted, Fetch(session), budget)
+        fetched = _run(wanted, Fetch(session), deadline)
         for section in fetched.values():
             if section.status in (SectionStatus.OK, SectionStatus.EMPTY, SectionStatus.PARTIAL):
                 section_cache.put(scope, section)
@@ -150,8 +185,15 @@ def build_summary(
     return PatientSummary(SCHEMA_VERSION, launch.patient_id, {n: built[n] for n in only})
 
 
+def drilldown_session(launch: Launch) -> SmartSession:
+    """A session for one drill-down page: its FHIR calls end with DRILLDOWN_BUDGET_S, after
+    which the page says the EHR is slow (EhrTooSlow, a clear page) rather than stay blank."""
+    budget = float(getattr(settings, "DRILLDOWN_BUDGET_S", 8))
+    return SmartSession(launch, deadline=Deadline.after(budget))
+
+
 def fetch_observations(launch: Launch, **params: str) -> SearchResult:
     """For the vital-sign and lab history pages (not cached: drill-downs are on demand)."""
-    return SmartSession(launch).search_all(
+    return drilldown_session(launch).search_all(
         "Observation", {"patient": launch.patient_id, **params}, max_pages=3
     )
