@@ -81,6 +81,19 @@ def _fresh_cache() -> Iterator[None]:
     reset_circuits()
 
 
+@pytest.fixture(autouse=True)
+def _revocations_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Background revocations (sign-out, a failed launch, an ended grant) run in a thread of
+    the test process, never as a task on a broker nobody consumes, and each test waits for
+    its own before the database is emptied. (Only the revocation's choice is patched: making
+    every Celery task eager would run summary warm-ups inside the live server's requests.)"""
+    from smartapp.vault import revocation
+
+    monkeypatch.setattr(revocation, "_via_broker", lambda: False)
+    yield
+    assert revocation.wait_idle(30), "a revocation thread outlived its test"
+
+
 class LogCapture:
     """The JSON lines the configured handler wrote, parsed."""
 

@@ -54,7 +54,7 @@ from smartapp.fhir import resources
 from smartapp.launches.browser import Binding, owns, sha256
 from smartapp.lock_objects import launch_by_state_qs_for_update, launch_qs_for_update
 from smartapp.models import Launch
-from smartapp.vault import store
+from smartapp.vault import revocation, store
 
 log = logging.getLogger(__name__)
 Cookies = Mapping[str, str]
@@ -208,30 +208,18 @@ def _accept(launch: Launch, tokens: TokenResponse, identity: dict[str, Any]) -> 
 
 
 def _give_back(launch: Launch, issued: IssuedTokens | None) -> None:
-    """RFC 7009: revoke what the EHR issued for a launch that failed. Best effort: a
-    revocation that fails is logged (no token in the line) and the failure page still shows."""
+    """RFC 7009: give back what the EHR issued for a launch that failed, in the background
+    (`vault.revocation`: sealed tokens, never in the clear), so a slow revocation endpoint
+    never holds the failure page."""
     if not issued:
         return
-    try:
-        endpoint = discovery.discover(launch.connection).revocation_endpoint
-    except SmartAppError:
-        endpoint = None
-    if not endpoint:
-        log.warning(
-            "issued tokens not revoked: no revocation endpoint", extra={"launch": launch.handle[:6]}
+    revocation.queue(
+        revocation.Revocation.seal(
+            launch.connection,
+            [("refresh_token", issued.refresh_token), ("access_token", issued.access_token)],
         )
-        return
-    credentials = registry.credentials_for(launch.connection)
-    for token, hint in (
-        (issued.refresh_token, "refresh_token"),
-        (issued.access_token, "access_token"),
-    ):
-        if token:
-            try:
-                token_endpoint.revoke(credentials, endpoint, token, hint)
-            except Exception as exc:  # never hide the launch's own error behind this one
-                log.warning("revocation failed", extra={"hint": hint, "error": type(exc).__name__})
-    log.info("issued tokens given back", extra={"launch": launch.handle[:6]})
+    )
+    log.info("issued tokens handed back for revocation", extra={"launch": launch.handle[:6]})
 
 
 def _fail(launch: Launch, error: SmartAppError, issued: IssuedTokens | None) -> None:

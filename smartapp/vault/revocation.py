@@ -129,13 +129,18 @@ def queue(job: Revocation) -> None:
     """Revoke in the background: the Celery task with a broker, else a thread of this process."""
     if not job.sealed:
         return
-    if not current_app.conf.task_always_eager and not _redis_known_down():
+    if _via_broker():
         try:  # by name: no import of the tasks module, and no registry lookup needed
             current_app.send_task(TASK, args=[job.as_message()], retry=False)
             return
         except Exception as exc:  # the broker is down: revoke from here instead
             log.warning("revocation not queued", extra={"error": type(exc).__name__})
     _in_thread(job)
+
+
+def _via_broker() -> bool:
+    """Whether a Celery worker will run the job: a broker configured, and not known down."""
+    return not current_app.conf.task_always_eager and not _redis_known_down()
 
 
 def _redis_known_down() -> bool:

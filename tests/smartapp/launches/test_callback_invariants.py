@@ -31,6 +31,7 @@ from smartapp.launches.pages import launch_for
 from smartapp.launches.start import start
 from smartapp.models import Launch, TokenGrant
 from smartapp.registry import register_connection
+from smartapp.vault import revocation
 
 ISS = "https://ehr.example.org/fhir"
 TOKEN_URL = "https://ehr.example.org/token"
@@ -214,6 +215,7 @@ def test_the_browser_secret_is_replaced_when_the_launch_becomes_active(ehr, conn
         launch_for(launch.handle, before)
 
 
+@pytest.mark.django_db(transaction=True)  # the revocation runs in a thread of its own
 def test_a_refused_token_response_is_given_back(ehr, connection):
     ehr.body = {"patient": "p-1\x00", "refresh_token": "rt-1"}
     browser = session()
@@ -235,6 +237,7 @@ def test_a_refused_token_response_is_given_back(ehr, connection):
     with pytest.raises(errors.TokenResponseInvalid):
         complete(back(sent["state"]), browser)
     assert Launch.objects.get().state == LaunchState.FAILED
+    assert revocation.wait_idle()  # given back in the background
     revoked = [parse_qs(r.content.decode()) for r in ehr.requests if str(r.url) == REVOKE_URL]
     assert [(f["token"][0], f["token_type_hint"][0]) for f in revoked] == [
         ("rt-1", "refresh_token"),

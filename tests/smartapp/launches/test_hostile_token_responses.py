@@ -13,6 +13,7 @@ import pytest
 from smart.launch_states import LaunchState
 from smart.token_response import MAX_EXPIRES_IN
 from smartapp.models import Launch, TokenGrant
+from smartapp.vault import revocation
 from tests.smartapp.launches.test_launch_refusals import refused
 
 pytestmark = [pytest.mark.postgres]
@@ -43,6 +44,7 @@ def test_unusable_values_fail_the_launch_and_give_the_tokens_back(
     assert launch.state == LaunchState.FAILED
     assert launch.failure_code == "invalid_token_response"
     assert TokenGrant.objects.count() == 0
+    assert revocation.wait_idle()  # given back in the background
     issued = Token.objects.get()
     assert issued.access_revoked  # RFC 7009: nothing the EHR issued is left live
     assert issued.refresh_revoked
@@ -65,4 +67,5 @@ def test_a_refused_id_token_gives_the_tokens_back_too(sandbox, connect, browser)
         browser.callback(browser.authorize(browser.start_ehr(connection))), 400, "invalid_id_token"
     )
     assert Launch.objects.get().state == LaunchState.FAILED
+    assert revocation.wait_idle()
     assert Token.objects.get().access_revoked

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -39,13 +38,9 @@ def test_sign_out_does_not_wait_for_the_revocation(sandbox, connect, browser) ->
 
 
 @pytest.fixture
-def with_broker() -> Iterator[None]:
-    """Tasks go to a broker (the test conftest otherwise runs revocations in a thread)."""
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = True
+def with_broker(monkeypatch) -> None:
+    """Tasks go to a broker (the suite's conftest otherwise runs revocations in a thread)."""
+    monkeypatch.setattr(revocation, "_via_broker", lambda: True)
 
 
 @pytest.fixture
