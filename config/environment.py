@@ -7,7 +7,8 @@ misconfigured deploy stops before it serves a request rather than at the first l
 
 The variables are VARIABLES below: DEBUG, SECRET_KEY, ALLOWED_HOSTS, APP_BASE_URL,
 DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS, SECURE_SSL_REDIRECT, LOG_LEVEL, then the
-tunables in TUNABLES (each optional, with its default and the range it must fall in).
+tunables in `config/tunables.py` (each optional, with its default and the range it must fall
+in).
 README.md#configuration says what each means, and .env.example lists them (a test checks).
 """
 
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.tunables import SUMMARY_TTL_DEFAULTS_S, TUNABLES
 from smart.url_policy import is_loopback
 
 TOKEN_KEY_BYTES = 32  # AES-256-GCM
@@ -33,54 +35,6 @@ MIN_SECRET_KEY_LENGTH = 50  # what `check --deploy` (security.W009) asks for
 # DEBUG only; load_config refuses to run without SECRET_KEY when DEBUG is off.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-outside-debug-0123456789abcdef"  # noqa: S105
 
-
-@dataclass(frozen=True)
-class Tunable:
-    """An optional number: whole from `low` to `high`, or seconds above `low` up to `high`."""
-
-    variable: str
-    default: float
-    low: float
-    high: float
-    integer: bool = True
-
-
-# Seconds each summary section stays cached (SUMMARY_TTL_<SECTION>_S; SUMMARY_CACHE_TTL_S).
-SUMMARY_TTL_DEFAULTS_S = {
-    "demographics": 15 * 60,
-    "problems": 5 * 60,
-    "allergies": 5 * 60,
-    "immunizations": 5 * 60,
-    "encounters": 5 * 60,
-    "medications": 2 * 60,
-    "vitals": 60,
-    "labs": 60,
-}
-DAY_S = 24 * 60 * 60
-TUNABLES = {
-    tunable.variable: tunable
-    for tunable in (
-        Tunable("SESSION_LIFETIME_S", 12 * 60 * 60, 5 * 60, 7 * DAY_S),
-        Tunable("TOKEN_REFRESH_SKEW_S", 60, 1, 60 * 60),
-        Tunable("FHIR_CONNECT_TIMEOUT_S", 3, 0, 60, integer=False),
-        Tunable("FHIR_READ_TIMEOUT_S", 10, 0, 300, integer=False),
-        Tunable("FHIR_ATTEMPTS", 3, 1, 10),
-        Tunable("FHIR_BACKOFF_BASE_S", 0.2, 0, 10, integer=False),
-        Tunable("FHIR_RETRY_AFTER_CAP_S", 5, 0, 120, integer=False),
-        Tunable("FHIR_MAX_PAGES", 5, 1, 100),
-        Tunable("FHIR_MAX_ENTRIES", 1000, 1, 100_000),
-        Tunable("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-        Tunable("FHIR_BREAKER_THRESHOLD", 5, 1, 1000),
-        Tunable("FHIR_BREAKER_COOL_DOWN_S", 30, 0, 60 * 60, integer=False),
-        Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
-        Tunable("SUMMARY_WORKERS", 8, 1, 64),
-        Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
-        *(
-            Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
-            for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
-        ),
-    )
-}
 
 VARIABLES = (
     "DEBUG",

@@ -29,6 +29,9 @@ CSRF_TRUSTED_ORIGINS = [CONFIG.app_base_url]
 TOKEN_ENCRYPTION_KEYS = CONFIG.token_encryption_keys
 # Refresh an access token this long before it expires (at most half its lifetime).
 TOKEN_REFRESH_SKEW_S = CONFIG.session.token_refresh_skew_s
+# The most a user waits for a token refresh, all attempts included; the refresh lock's expiry
+# derives from it (smartapp/vault/policy.py).
+TOKEN_REFRESH_BUDGET_S = CONFIG.tunables["TOKEN_REFRESH_BUDGET_S"]
 # Single-flight refresh across processes (smartapp/refresh_lock.py). Only the test settings
 # can turn it off, to show what it prevents.
 TOKEN_REFRESH_SINGLE_FLIGHT = True

@@ -1,0 +1,59 @@
+"""The optional numeric settings (timeouts, budgets, caps, cache lifetimes): each with its
+default and the range it must fall in. `config.environment.load_config` reads and checks
+them; README.md#configuration says what each means, and .env.example lists them (a test
+checks both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tunable:
+    """An optional number: whole from `low` to `high`, or seconds above `low` up to `high`."""
+
+    variable: str
+    default: float
+    low: float
+    high: float
+    integer: bool = True
+
+
+# Seconds each summary section stays cached (SUMMARY_TTL_<SECTION>_S; SUMMARY_CACHE_TTL_S).
+SUMMARY_TTL_DEFAULTS_S = {
+    "demographics": 15 * 60,
+    "problems": 5 * 60,
+    "allergies": 5 * 60,
+    "immunizations": 5 * 60,
+    "encounters": 5 * 60,
+    "medications": 2 * 60,
+    "vitals": 60,
+    "labs": 60,
+}
+DAY_S = 24 * 60 * 60
+TUNABLES = {
+    tunable.variable: tunable
+    for tunable in (
+        Tunable("SESSION_LIFETIME_S", 12 * 60 * 60, 5 * 60, 7 * DAY_S),
+        Tunable("TOKEN_REFRESH_SKEW_S", 60, 1, 60 * 60),
+        Tunable("TOKEN_REFRESH_BUDGET_S", 10, 0, 120, integer=False),
+        Tunable("FHIR_CONNECT_TIMEOUT_S", 3, 0, 60, integer=False),
+        Tunable("FHIR_READ_TIMEOUT_S", 10, 0, 300, integer=False),
+        Tunable("FHIR_ATTEMPTS", 3, 1, 10),
+        Tunable("FHIR_BACKOFF_BASE_S", 0.2, 0, 10, integer=False),
+        Tunable("FHIR_RETRY_AFTER_CAP_S", 5, 0, 120, integer=False),
+        Tunable("FHIR_MAX_PAGES", 5, 1, 100),
+        Tunable("FHIR_MAX_ENTRIES", 1000, 1, 100_000),
+        Tunable("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+        Tunable("FHIR_BREAKER_THRESHOLD", 5, 1, 1000),
+        Tunable("FHIR_BREAKER_COOL_DOWN_S", 30, 0, 60 * 60, integer=False),
+        Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
+        Tunable("SUMMARY_WORKERS", 8, 1, 64),
+        Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
+        *(
+            Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
+            for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
+        ),
+    )
+}
