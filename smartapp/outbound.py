@@ -134,24 +134,41 @@ class ResponseTooLarge(HTTPError):
         super().__init__(why)
 
 
-def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float) -> Response:
-    """GET `url`, streaming: stop reading past `max_bytes` (decoded) or `max_seconds` in all.
+class ReadTooSlow(HTTPError):
+    """The body was still arriving when the reader's time ran out."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
+def read_capped(response: Response, *, max_bytes: int, expired: Callable[[], bool]) -> bytes:
+    """A streamed response's body (decoded), refused past `max_bytes` or once `expired()`.
 
     A per-read timeout alone lets a server drip one byte at a time for ever, and reading
     the whole body first lets it fill the worker's memory; this stops either early.
     """
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ResponseTooLarge(f"Content-Length over {max_bytes} bytes")
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise ResponseTooLarge(f"body over {max_bytes} bytes")
+        if expired():
+            raise ReadTooSlow("the body was still arriving when the time ran out")
+    return bytes(body)
+
+
+def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float) -> Response:
+    """GET `url`, streaming: stop reading past `max_bytes` (decoded) or `max_seconds` in all."""
     started = time.monotonic()
     with client(purpose).stream("GET", url) as response:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise ResponseTooLarge(f"Content-Length over {max_bytes} bytes")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                raise ResponseTooLarge(f"body over {max_bytes} bytes")
-            if time.monotonic() - started > max_seconds:
-                raise ResponseTooLarge(f"body took over {max_seconds} s")
+        body = read_capped(
+            response,
+            max_bytes=max_bytes,
+            expired=lambda: time.monotonic() - started > max_seconds,
+        )
         # The body is decoded already: its length and encoding headers no longer describe it.
         headers = [
             (name, value)
@@ -159,7 +176,7 @@ def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float
             if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         ]
         return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=response.request
+            response.status_code, headers=headers, content=body, request=response.request
         )
 
 

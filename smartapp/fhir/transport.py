@@ -136,17 +136,17 @@ def _fetch(
     with client.stream("GET", url, params=params, headers=headers, timeout=timeout) as response:
         if response.status_code in RETRY_STATUSES:  # only its headers matter
             return _Answer(response.status_code, response.headers, b"")
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise FhirTooLarge(f"Content-Length over {cap} bytes")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise FhirTooLarge(f"body over {cap} bytes")
-            if deadline is not None and deadline.remaining() <= 0:
-                raise EhrTooSlow("the time budget ran out while reading")
-        return _Answer(response.status_code, response.headers, bytes(body))
+        try:
+            body = outbound.read_capped(
+                response,
+                max_bytes=cap,
+                expired=lambda: deadline is not None and deadline.remaining() <= 0,
+            )
+        except outbound.ResponseTooLarge as exc:
+            raise FhirTooLarge(str(exc)) from exc
+        except outbound.ReadTooSlow as exc:
+            raise EhrTooSlow("the time budget ran out while reading") from exc
+        return _Answer(response.status_code, response.headers, body)
 
 
 def _send(

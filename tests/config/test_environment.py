@@ -11,14 +11,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import (
     DEV_SECRET_KEY,
-    SUMMARY_TTL_DEFAULTS_S,
-    TUNABLES,
     VARIABLES,
     load_config,
     local_key_file,
     new_token_key,
     parse_token_keys,
 )
+from config.tunables import SUMMARY_TTL_DEFAULTS_S, TUNABLES
 
 KEY_A = new_token_key()
 KEY_B = new_token_key()
