@@ -164,9 +164,10 @@ SESSION_COOKIE_SAMESITE = "None"
 SESSION_COOKIE_AGE = CONFIG.session.lifetime_s  # SESSION_LIFETIME_S; default a clinical shift
 SESSION_COOKIE_NAME = "smartapp_session"
 # Launch starts allowed from one client address (REMOTE_ADDR) per window, counted in the cache
-# before anything is written (smartapp/launches/throttle.py); 0 turns the budget off.
-LAUNCH_STARTS_PER_WINDOW = 30
-LAUNCH_START_WINDOW_S = 60
+# before anything is written (smartapp/launches/throttle.py); 0 turns the budget off. A
+# hospital's clinicians often share one address (NAT, a Citrix farm): size it for a ward.
+LAUNCH_STARTS_PER_WINDOW = int(CONFIG.tunables["LAUNCH_STARTS_PER_WINDOW"])
+LAUNCH_START_WINDOW_S = int(CONFIG.tunables["LAUNCH_START_WINDOW_S"])
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "None"

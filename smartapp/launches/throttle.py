@@ -26,7 +26,7 @@ from smartapp.launches.browser import sha256
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STARTS_PER_WINDOW = 30
+DEFAULT_STARTS_PER_WINDOW = 300
 DEFAULT_WINDOW_S = 60
 
 
