@@ -164,7 +164,7 @@ SESSION_COOKIE_SAMESITE = "None"
 SESSION_COOKIE_AGE = CONFIG.session.lifetime_s  # SESSION_LIFETIME_S; default a clinical shift
 SESSION_COOKIE_NAME = "smartapp_session"
 # Launch starts allowed from one client address (REMOTE_ADDR) per window, counted in the cache
-# before anything is written (smartapp/launches/throttle.py); 0 turns the budget off. A
+# before anything is written (smartapp/launches/throttle.py). A
 # hospital's clinicians often share one address (NAT, a Citrix farm): size it for a ward.
 LAUNCH_STARTS_PER_WINDOW = int(CONFIG.tunables["LAUNCH_STARTS_PER_WINDOW"])
 LAUNCH_START_WINDOW_S = int(CONFIG.tunables["LAUNCH_START_WINDOW_S"])

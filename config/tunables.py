@@ -51,7 +51,7 @@ TUNABLES = {
         Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
         Tunable("SUMMARY_WORKERS", 8, 1, 64),
         Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
-        Tunable("LAUNCH_STARTS_PER_WINDOW", 300, 0, 1_000_000),
+        Tunable("LAUNCH_STARTS_PER_WINDOW", 300, 1, 1_000_000),
         Tunable("LAUNCH_START_WINDOW_S", 60, 1, 60 * 60),
         *(
             Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
