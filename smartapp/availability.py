@@ -30,7 +30,7 @@ from django_redis.exceptions import ConnectionInterrupted
 
 from smart.errors import NextStep, SmartAppError
 from smartapp.clock import clock
-from smartapp.middleware import BASE_CSP, render_error
+from smartapp.middleware import framing_csp, render_error
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,9 @@ def unavailable_response(request: HttpRequest, service: str) -> HttpResponse:
     else:
         response = render_error(request, error)
     response["Retry-After"] = str(RETRY_AFTER_S)
-    origins: list[str] = getattr(request, "frame_ancestors", [])
-    ancestors = " ".join(origins) if origins else "'none'"
-    response["Content-Security-Policy"] = f"{BASE_CSP}; frame-ancestors {ancestors}"
-    if not origins:
+    framing = framing_csp(request)
+    response["Content-Security-Policy"] = framing.policy
+    if not framing.allowed:
         response["X-Frame-Options"] = "DENY"
     return response
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.cookies import Morsel
 from typing import Any, ClassVar
 
@@ -158,12 +159,27 @@ class FramingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        origins: list[str] = getattr(request, "frame_ancestors", [])
-        ancestors = " ".join(origins) if origins else "'none'"
-        response.setdefault("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")
-        if origins:
+        origins = framing_csp(request)
+        response.setdefault("Content-Security-Policy", origins.policy)
+        if origins.allowed:
             response.xframe_options_exempt = True
         return response
+
+
+@dataclass(frozen=True)
+class FramingPolicy:
+    """Who may frame a response: the launch's registered EHR origins, else nobody."""
+
+    allowed: tuple[str, ...]
+
+    @property
+    def policy(self) -> str:
+        ancestors = " ".join(self.allowed) if self.allowed else "'none'"
+        return f"{BASE_CSP}; frame-ancestors {ancestors}"
+
+
+def framing_csp(request: HttpRequest) -> FramingPolicy:
+    return FramingPolicy(tuple(getattr(request, "frame_ancestors", [])))
 
 
 def allow_framing(request: HttpRequest, origins: list[str] | Any) -> None:
