@@ -133,6 +133,12 @@ def browser() -> httpx.Client:
     return httpx.Client(timeout=60, cookies=http.cookiejar.CookieJar(policy=policy))
 
 
+def send_cookies(client: httpx.Client) -> None:
+    """httpx merges cookies into a default-policy jar when sending, which drops Secure cookies
+    over plain HTTP; send the app's cookies (the launch's own) as a browser on loopback would."""
+    client.headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+
+
 def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx.Client, str]:
     """The EHR's "open app" button through to the summary; (the browser, the summary URL)."""
     from sandbox.walk import walk_authorization
@@ -144,12 +150,11 @@ def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx
     )
     launch_url = pressed.headers["location"].replace("http://localhost:8000", app.url)
     start = client.get(launch_url)
-    # httpx merges cookies into a default-policy jar when sending, which drops Secure cookies
-    # over plain HTTP; send the app's session cookie as a browser on loopback would.
-    client.headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    send_cookies(client)
     landed = walk_authorization(client, start.headers["location"], f"{app.url}/smart/callback")
     assert isinstance(landed, str), "the launch did not reach the callback"
     done = client.get(landed)
+    send_cookies(client)  # the launch's cookie is replaced when it becomes active
     if done.status_code != 303:
         code = (
             done.text.split("<code>")[1].split("</code>")[0]

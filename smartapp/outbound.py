@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -160,10 +161,20 @@ def read_capped(response: Response, *, max_bytes: int, expired: Callable[[], boo
     return bytes(body)
 
 
-def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float) -> Response:
-    """GET `url`, streaming: stop reading past `max_bytes` (decoded) or `max_seconds` in all."""
+def send_capped(
+    purpose: Purpose,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int,
+    max_seconds: float,
+    **request: Any,
+) -> Response:
+    """Send and read the answer streaming: stop past `max_bytes` (decoded) or `max_seconds`
+    in all (`ResponseTooLarge`, `ReadTooSlow`). `request` is httpx's own (content, headers,
+    params, timeout)."""
     started = time.monotonic()
-    with client(purpose).stream("GET", url) as response:
+    with client(purpose).stream(method, url, **request) as response:
         body = read_capped(
             response,
             max_bytes=max_bytes,
@@ -178,6 +189,11 @@ def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float
         return httpx.Response(
             response.status_code, headers=headers, content=body, request=response.request
         )
+
+
+def get_capped(purpose: Purpose, url: str, *, max_bytes: int, max_seconds: float) -> Response:
+    """GET `url`, streaming: stop reading past `max_bytes` (decoded) or `max_seconds` in all."""
+    return send_capped(purpose, "GET", url, max_bytes=max_bytes, max_seconds=max_seconds)
 
 
 @contextmanager

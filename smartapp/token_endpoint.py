@@ -7,11 +7,14 @@ client (`smartapp.outbound`), so every call has a timeout and reuses pooled conn
 Answers become `TokenResponse` or the app's errors:
 
 - a JSON body with `error` (RFC 6749 5.2) -> TokenRequestFailed carrying that code;
-- 5xx and connection failures -> EhrUnavailable (temporary; callers may retry);
+- 501, 503 and connections that never opened -> EhrUnavailable (nothing was carried out;
+  callers may retry);
 - a request that may have reached the EHR with no answer back (a read timeout, a connection
-  dropped after sending, a 504 from a gateway that gave up waiting) -> TokenCallUnanswered:
+  dropped after sending, an answer still dripping in when the time is up, any other 5xx: a
+  500, 502, 504 or a CDN's 524 can come after the EHR did the work) -> TokenCallUnanswered:
   the EHR may have carried it out, so a refresh must not be replayed (`vault.policy`);
-- anything else that is not a JSON object -> TokenResponseInvalid.
+- an answer over MAX_ANSWER_BYTES, or anything else that is not a JSON object ->
+  TokenResponseInvalid.
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ Normaliser = Callable[[dict[str, Any]], dict[str, Any]]
 _NEVER_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol"})
 
 
+# Answers that say the request was not carried out (RFC 9110 15.6.2, 15.6.4): safe to retry.
+SPENT_NOTHING = frozenset({501, 503})
+MAX_ANSWER_BYTES = 256 * 1024  # a token response is a few kB; an id_token a few more
+UNANSWERED_AFTER_S = 30.0  # an exchange with no budget of its own
+
+
 class TokenCallUnanswered(EhrUnavailable):
     """The request may have reached the EHR, but no answer came back: its outcome is unknown."""
 
@@ -63,26 +72,35 @@ def _never_sent(exc: Exception) -> bool:
 def _post(
     credentials: ClientCredentials, endpoint: str, body: str, within_s: float | None = None
 ) -> outbound.Response:
-    """POST the form; with `within_s`, every phase of the call is capped at that many seconds."""
+    """POST the form; the whole call, answer included, within `within_s` (else
+    UNANSWERED_AFTER_S) and `MAX_ANSWER_BYTES`. A per-read timeout alone would let an endpoint
+    that drips bytes hold a refresh past its lock."""
     request = method_for(credentials.method).prepare(
         credentials, TokenRequest(endpoint, dict(FORM_HEADERS), body), clock().now().timestamp()
     )
-    client = outbound.client(outbound.Purpose.TOKEN)
-    extra: dict[str, Any] = {}
-    if within_s is not None:
-        phases = (client.timeout.connect, client.timeout.read, client.timeout.write)
-        pool = client.timeout.pool
-        extra["timeout"] = tuple(
-            min(s if s is not None else within_s, within_s) for s in (*phases, pool)
-        )
+    limit = within_s if within_s is not None else UNANSWERED_AFTER_S
+    timeouts = outbound.client(outbound.Purpose.TOKEN).timeout
+    phases = (timeouts.connect, timeouts.read, timeouts.write, timeouts.pool)
     try:
-        response = client.post(request.uri, content=request.body, headers=request.headers, **extra)
+        response = outbound.send_capped(
+            outbound.Purpose.TOKEN,
+            "POST",
+            request.uri,
+            content=request.body,
+            headers=request.headers,
+            timeout=tuple(min(s if s is not None else limit, limit) for s in phases),
+            max_bytes=MAX_ANSWER_BYTES,
+            max_seconds=limit,
+        )
+    except outbound.ResponseTooLarge as exc:
+        raise TokenResponseInvalid("token endpoint answered with too much") from exc
     except outbound.HTTPError as exc:
         if _never_sent(exc):
             raise EhrUnavailable(f"token endpoint: {type(exc).__name__}") from exc
         raise TokenCallUnanswered(f"token endpoint: {type(exc).__name__}") from exc
-    if response.status_code == 504:  # a gateway gave up waiting: the EHR may have done it
-        raise TokenCallUnanswered("token endpoint answered 504")
+    if response.status_code >= 500 and response.status_code not in SPENT_NOTHING:
+        # A 500, 502, 504 or a CDN's 524 may come after the EHR carried the grant out.
+        raise TokenCallUnanswered(f"token endpoint answered {response.status_code}")
     return response
 
 
