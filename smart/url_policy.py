@@ -31,7 +31,7 @@ def is_secure_url(value: str) -> bool:
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _URL_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]!$&'()*+,;=%"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
 )
 
 
@@ -62,7 +62,10 @@ def is_same_origin_url(value: str, origins: Iterable[str]) -> bool:
 
 
 def _dot_segment(segment: str) -> bool:
-    return unquote(segment) in (".", "..")
+    """`.` or `..`, also encoded (`%2e%2e`, `%252e`) or with path parameters (`..;x`), which
+    Tomcat and older Jetty read as `..`."""
+    decoded = unquote(unquote(segment))
+    return decoded.split(";", 1)[0] in (".", "..")
 
 
 def is_within_base(url: str, base: str) -> bool:

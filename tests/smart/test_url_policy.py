@@ -17,6 +17,7 @@ BASE = "https://ehr.example/r4/fhir"
         "https://ehr.example/r4/fhir/Observation?patient=1",
         "https://EHR.example:443/r4/fhir/Patient/1",
         "https://ehr.example/r4/fhir/Binary/x",
+        "https://ehr.example/r4/fhir/Patient?email=a@b.example",  # @ is fine past the host
     ],
 )
 def test_urls_within_the_base(url: str) -> None:
@@ -34,6 +35,10 @@ def test_urls_within_the_base(url: str) -> None:
         "https://ehr.example/other/fhir?_getpages=abc",
         "https://ehr.example/r4/fhir/../admin",  # dot segments
         "https://ehr.example/r4/fhir/%2e%2e/admin",
+        "https://ehr.example/r4/fhir/..;/admin",  # Tomcat reads ..; as ..
+        "https://ehr.example/r4/fhir/%2e%2e;x/admin",
+        "https://ehr.example/r4/fhir/%252e%252e/admin",  # decoded twice by some servers
+        "https://user@ehr.example:443/r4/fhir/Patient",
         "https://ehr.example/r4/fhir/x%2F..%2F..%2Fadmin",  # encoded slashes
         "https://user@ehr.example/r4/fhir/Patient",  # userinfo
         "https://ehr.example/r4/fhir/Patient\\..\\x",
