@@ -34,9 +34,13 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _to_ehr(started: launch_start.Started) -> HttpResponse:
+def _to_ehr(request: HttpRequest, started: launch_start.Started) -> HttpResponse:
     response = HttpResponseRedirect(started.url)
     browser.set_cookie(response, started.binding, int(launch_start.STATE_TTL.total_seconds()))
+    # Starts add cookies too: prune here as well, or a page that keeps starting launches in
+    # this browser could grow its Cookie header past what servers accept (a 400 everywhere).
+    for handle in pages.surplus_cookies(request.COOKIES, keep=started.binding.handle):
+        browser.delete_cookie(response, handle)
     return _no_referrer(response)
 
 
@@ -49,7 +53,7 @@ def ehr_launch(request: HttpRequest) -> HttpResponse:
     if connection is not None and request.GET.get("launch"):
         throttle.check_launch_budget(request)  # only starts that would write are counted
     started = launch_start.start_ehr_launch(iss=iss, launch_param=request.GET.get("launch"))
-    return _to_ehr(started)
+    return _to_ehr(request, started)
 
 
 def qa_allowed(request: HttpRequest) -> bool:
@@ -74,7 +78,7 @@ def standalone_start(request: HttpRequest) -> HttpResponse:
     if (kind is LaunchKind.PROVIDER or scope) and not qa_allowed(request):
         raise BadLaunchRequest("provider launches and custom scopes are for QA and staff")
     throttle.check_launch_budget(request)
-    return _to_ehr(launch_start.start(connection=connection, kind=kind, scope=scope))
+    return _to_ehr(request, launch_start.start(connection=connection, kind=kind, scope=scope))
 
 
 @never_cache

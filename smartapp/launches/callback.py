@@ -241,5 +241,8 @@ def complete_callback(params: CallbackParams, cookies: Cookies) -> Completed:
     except SmartAppError as error:
         _fail(launch, error, issued)
         raise
+    except Exception:  # an outage mid-way (answered 503 at the edge): give back what was issued
+        _give_back(launch, issued)
+        raise
     log.info("launch active", extra={"launch": launch.handle[:6], "ehr": launch.connection.slug})
     return completed

@@ -34,7 +34,7 @@ from django.db import transaction
 from smart.errors import EhrUnavailable, GrantLost, NextStep, SmartAppError, TokenExchangeFailed
 from smart.launch_states import LaunchEvent, LaunchState
 from smart.profiles import profile_for
-from smart.token_response import TokenResponse
+from smart.token_response import IssuedTokens, TokenResponse
 from smartapp import registry, token_endpoint
 from smartapp.clock import clock
 from smartapp.lock_objects import launch_qs_for_update
@@ -158,7 +158,10 @@ def _call_token_endpoint(launch: Launch, grant: TokenGrant, refresh_token: str) 
                 raise
             clock().sleep(delay)
         except TokenExchangeFailed as error:  # OAuth error or unusable answer: the grant is over
-            raise end_grant(launch, GrantLost(error.detail)) from error
+            held = _sealed(launch, grant, also=getattr(error, "issued", None))
+            ended = end_grant(launch, GrantLost(error.detail))
+            revocation.queue(held)  # what we held, and what a refused answer carried
+            raise ended from error
     raise AssertionError("unreachable")
 
 
@@ -204,11 +207,14 @@ def revoke_and_forget(launch: Launch) -> None:
         forget_cached_phi(launch)
 
 
-def _sealed(launch: Launch, grant: TokenGrant) -> revocation.Revocation:
-    return revocation.Revocation.seal(
-        launch.connection,
-        [
-            ("refresh_token", store.refresh_token(grant)),
-            ("access_token", store.access_token(grant)),
-        ],
-    )
+def _sealed(
+    launch: Launch, grant: TokenGrant, also: IssuedTokens | None = None
+) -> revocation.Revocation:
+    """The grant's tokens (and those of a refused answer, `also`), sealed for revocation."""
+    tokens = [
+        ("refresh_token", store.refresh_token(grant)),
+        ("access_token", store.access_token(grant)),
+    ]
+    if also is not None:
+        tokens += [("refresh_token", also.refresh_token), ("access_token", also.access_token)]
+    return revocation.Revocation.seal(launch.connection, tokens)

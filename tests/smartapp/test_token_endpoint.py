@@ -38,9 +38,9 @@ def test_a_5xx_that_says_nothing_was_done_may_be_retried(status: int) -> None:
 
 
 def test_an_oversize_answer_is_refused() -> None:
-    with outbound.use_transport(answering(200, b" " * (token_endpoint.MAX_ANSWER_BYTES + 1))):
-        with pytest.raises(TokenResponseInvalid):
-            token_endpoint.refresh(PUBLIC, "https://ehr.example/token", "rt", within_s=5)
+    too_much = answering(200, b" " * (token_endpoint.MAX_ANSWER_BYTES + 1))
+    with outbound.use_transport(too_much), pytest.raises(TokenResponseInvalid):
+        token_endpoint.refresh(PUBLIC, "https://ehr.example/token", "rt", within_s=5)
 
 
 @pytest.fixture

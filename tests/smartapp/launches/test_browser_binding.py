@@ -150,3 +150,18 @@ def test_two_first_contact_launches_from_a_new_browser(sandbox, connect) -> None
                 page = tab.launch(start)
                 assert page.status_code == 200, (trial, patient)
                 assert patient_name(page) == NAMES[patient]
+
+
+def test_launches_started_and_never_finished_do_not_pile_up_cookies(
+    sandbox, connect, browser
+) -> None:
+    # Any page can make a browser start launch after launch; without pruning at the start
+    # too, the Cookie header grows until servers refuse every request from that browser.
+    from smartapp.launches.browser import COOKIE_PREFIX, MAX_LAUNCHES_PER_BROWSER
+
+    connection = connect()
+    for _ in range(MAX_LAUNCHES_PER_BROWSER + 5):
+        assert browser.start_ehr(connection).status_code == 302
+    cookies = browser.client.cookies  # the test client keeps deleted cookies, emptied
+    held = [name for name in cookies if name.startswith(COOKIE_PREFIX) and cookies[name].value]
+    assert len(held) == MAX_LAUNCHES_PER_BROWSER

@@ -108,6 +108,24 @@ def test_invalid_grant_ends_the_session_with_a_way_back(sandbox, connect, browse
     refused(browser.client.get(f"/l/{launch.handle}/"), 401, "session_ended")  # and it stays so
 
 
+def test_a_refused_refresh_gives_back_the_access_token_still_held(
+    sandbox, connect, browser
+) -> None:
+    from sandbox.models import Token
+
+    launched(
+        sandbox,
+        connect,
+        browser,
+        token_error={"error": "invalid_grant", "grant_type": "refresh_token"},
+    )
+    expire_access_token()  # here only: the EHR still takes it
+    launch = Launch.objects.get()
+    refused(browser.client.get(f"/l/{launch.handle}/"), 401, "session_ended")
+    assert revocation.wait_idle()
+    assert Token.objects.get().access_revoked  # RFC 7009: not left live until it expires
+
+
 def test_no_refresh_token_and_expired_ends_the_session(sandbox, connect, browser) -> None:
     _, launch = launched(sandbox, connect, browser, refresh="none")
     expire_access_token()
