@@ -7,10 +7,10 @@ is not refreshed on every request.
 A refresh is not idempotent (RFC 6749 6 lets the server rotate the refresh token; RFC 9700
 4.14.2 has strict servers treat a second use as theft and revoke the grant). So:
 
-- a failure the EHR answered (a 5xx with the request refused) or one where the request never
+- a failure the EHR answered saying it did nothing (503, 501) or one where the request never
   left (no connection) is retried with the back-off below, while the budget lasts;
 - a request that may have reached the EHR without an answer coming back (a read timeout, a
-  dropped connection, a gateway timeout) is never replayed: its outcome is unknown;
+  dropped connection, any other 5xx) is never replayed: its outcome is unknown;
 - an OAuth error is final (RFC 6749 5.2).
 
 The whole refresh has a budget (`TOKEN_REFRESH_BUDGET_S`): no attempt or back-off starts after

@@ -10,10 +10,12 @@ Failure model (SMART App Launch 2.x "refresh"; RFC 6749 5.2 and 6):
 - an OAuth error from the token endpoint (`invalid_grant`, `invalid_client`, ...) or an
   unusable answer ends the grant: tokens deleted, launch `reauth_required`, and the user sees
   "your session with <EHR> has ended" with the way back in;
-- a 5xx the EHR answered, or a connection that never opened, is retried with back-off within
+- a 503 or 501 the EHR answered, or a connection that never opened, is retried with back-off
+  within
   the refresh budget (`TOKEN_REFRESH_BUDGET_S`), then reported as temporary; the grant stays
   and the next page tries again;
-- a refresh that may have reached the EHR with no answer back (timeout) has an unknown
+- a refresh that may have reached the EHR with no answer back (timeout, any other 5xx) has an
+  unknown
   outcome. A rotating EHR may have spent the refresh token, and a strict one revokes the
   whole grant on its reuse, so it is never replayed: the grant is ended (tokens forgotten,
   launch `reauth_required`, code `refresh_outcome_unknown`), what we held is given back to
