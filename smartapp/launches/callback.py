@@ -242,7 +242,10 @@ def complete_callback(params: CallbackParams, cookies: Cookies) -> Completed:
         _fail(launch, error, issued)
         raise
     except Exception:  # an outage mid-way (answered 503 at the edge): give back what was issued
-        _give_back(launch, issued)
+        try:
+            _give_back(launch, issued)
+        except Exception as also:  # best effort; the original failure is the one to answer
+            log.warning("issued tokens not handed back", extra={"error": type(also).__name__})
         raise
     log.info("launch active", extra={"launch": launch.handle[:6], "ehr": launch.connection.slug})
     return completed
