@@ -347,7 +347,7 @@ def _search(
     entries = [_entry(site, r, "match") for r in _spoiled(site, resource_type, page_items, leak)]
     include_specs = [value for name, value in params if name == "_include"]
     may_include = Access.from_scope_string(token.scope).rules("Medication", "r")
-    if include_specs and page_items and may_include:
+    if include_specs and page_items and may_include and site.options.include == "honour":
         included = store.includes(page_items, include_specs)
         entries += [_entry(site, r, "include") for r in included]
     links = [{"relation": "self", "url": request.build_absolute_uri()}]

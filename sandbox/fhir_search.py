@@ -5,7 +5,8 @@ whether a resource matches them. Pure functions over resources (dicts): the data
 Supported parameters (FHIR R4 search, section 3.1.1):
 - `_id`, `patient`/`subject` (reference), `code`, `category`, `clinical-status`, `status`,
   `vaccine-code`, `identifier` (token: `system|code`, `code`, `|code`, `system|`; a comma is OR),
-- `date` with prefixes `eq ne lt le gt ge` at year, month, day or second precision,
+- `date` with prefixes `eq ne lt le gt ge` at year, month, day or second precision; a
+  resource's partial date (`2019`, `2021-03`) is the range it denotes, as R4 says,
 - `name` (Patient, Practitioner: case-insensitive substring of family, given or text),
 - `_sort` (`date`, `-date`, `_id`), `_count`, `_include` (MedicationRequest:medication,
   MedicationStatement:medication).
@@ -170,28 +171,46 @@ def _parse_instant(text: str) -> tuple[datetime, datetime]:
     return moment, moment + timedelta(seconds=1)
 
 
-def date_of(resource: Mapping[str, Any]) -> datetime | None:
+def date_range_of(resource: Mapping[str, Any]) -> tuple[datetime, datetime | None] | None:
+    """Where the resource's date starts and, for a partial date (`2019`, `2021-03`,
+    `2022-02-03`), where the range it denotes ends; None as the end for an instant.
+    """
     for path in DATE_PATHS.get(str(resource.get("resourceType")), ()):
         value = get_path(resource, path)
         if isinstance(value, str):
-            return _parse_instant(value)[0]
+            start, end = _parse_instant(value)
+            return start, None if "T" in value else end
     return None
 
 
-def date_matches(moment: datetime | None, wanted: str) -> bool:
+def date_of(resource: Mapping[str, Any]) -> datetime | None:
+    """The first instant of the resource's date (what `_sort=date` orders by)."""
+    found = date_range_of(resource)
+    return found[0] if found else None
+
+
+def date_matches(moment: datetime | None, wanted: str, until: datetime | None = None) -> bool:
+    """Whether the target, the instant `moment` or the range [moment, until) of a partial
+    date, matches the search value (FHIR R4 search, 3.1.1.4.4): `2021-03` matches
+    `ge2021-03-15` (part of it lies after) but not `eq2021-03-15` (not all of it within).
+    """
     prefix, value = ("eq", wanted)
     if wanted[:2] in _PREFIXES:
         prefix, value = wanted[:2], wanted[2:]
     start, end = _parse_instant(value)
     if moment is None:
         return False
+    if until is None:
+        within, after = start <= moment < end, moment >= end
+    else:
+        within, after = start <= moment and until <= end, until > end
     return {
-        "eq": start <= moment < end,
-        "ne": not start <= moment < end,
+        "eq": within,
+        "ne": not within,
         "lt": moment < start,
-        "le": moment < end,
-        "gt": moment >= end,
-        "ge": moment >= start,
+        "le": moment < start or within,
+        "gt": after,
+        "ge": after or within,
     }[prefix]
 
 
@@ -213,7 +232,8 @@ def matches(resource: Mapping[str, Any], name: str, wanted: str) -> bool:
         ids = {value.removeprefix("Patient/") for value in wanted.split(",")}
         return patient_of(resource) in ids
     if name == "date":
-        return date_matches(date_of(resource), wanted)
+        moment, until = date_range_of(resource) or (None, None)
+        return date_matches(moment, wanted, until)
     if name == "name" and rtype in ("Patient", "Practitioner"):
         return _name_matches(resource, wanted)
     path = TOKEN_PATHS.get(name, {}).get(rtype)

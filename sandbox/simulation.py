@@ -111,6 +111,7 @@ class SimOptions:
     id_token: IdTokenFault | None = None
     hostile: HostileRule = field(default_factory=HostileRule)
     token_delay_ms: int = 0
+    include: Literal["honour", "ignore"] = "honour"  # "ignore": `_include` is not supported
 
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -226,7 +227,12 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
     for name, (low, high) in bounds.items():
         if name in raw:
             values[name] = _bounded(name, raw[name], low, high)
-    choices = {"refresh": _REFRESH_MODES, "smart": ("v1", "v2"), "id_token": _ID_TOKEN_FAULTS}
+    choices = {
+        "refresh": _REFRESH_MODES,
+        "smart": ("v1", "v2"),
+        "id_token": _ID_TOKEN_FAULTS,
+        "include": ("honour", "ignore"),
+    }
     for name, allowed in choices.items():
         if name in raw:
             if raw[name] not in allowed:

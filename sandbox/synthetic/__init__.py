@@ -10,6 +10,10 @@ Besides 25 ordinary patients there are the edge cases real deployments meet (ids
 listed in EDGE_CASE_PATIENTS): no data at all, more than 500 observations, entered-in-error and
 inactive/resolved records, unknown code systems and codings without display, several names
 and identifiers, a deceased patient, non-ASCII names, and text fields carrying HTML and script.
+Last come the shapes real EHRs and Synthea send (ids in US_CORE_SHAPE_PATIENTS): LOINC 55284-4
+blood pressure, component-only vital signs, panels with `hasMember`, string and coded results,
+`dataAbsentReason`, as-needed and structured dosages, contained and referenced Medications,
+year- and month-precision dates, and a Patient replaced by another.
 
 The modules, one per purpose:
 - `codes`: code systems and the clinical catalogue (problems, drugs, labs, vital signs...);
@@ -17,7 +21,10 @@ The modules, one per purpose:
 - `people`: practitioners and Patient resources;
 - `chart`: one patient's record (encounters, observations, conditions, orders...);
 - `ordinary`: the 25 ordinary patients and the shared Medication their orders reference;
-- `edge_cases`: the edge-case patients.
+- `edge_cases`: the edge-case patients;
+- `us_core_shapes`: the Synthea/US Core-shaped patients (no randomness: fixed values), with
+  `us_core_observations` (their vital signs and labs), `us_core_records` (orders, history)
+  and `us_core_builders` (the resources as Synthea writes them).
 
 This package's own names (`generate`, and the constants tests and callers read) are its API.
 """
@@ -31,6 +38,7 @@ from sandbox.synthetic.datatypes import Resource
 from sandbox.synthetic.edge_cases import EDGE_CASE_PATIENTS, XSS_PAYLOADS, edge_case_patients
 from sandbox.synthetic.ordinary import REGULAR_PATIENTS, ordinary_patients, shared_medication
 from sandbox.synthetic.people import practitioner_resources
+from sandbox.synthetic.us_core_shapes import US_CORE_SHAPE_PATIENTS, us_core_shape_patients
 
 __all__ = [
     "CVX",
@@ -41,6 +49,7 @@ __all__ = [
     "SEED",
     "SNOMED",
     "UCUM",
+    "US_CORE_SHAPE_PATIENTS",
     "XSS_PAYLOADS",
     "Resource",
     "generate",
@@ -57,4 +66,5 @@ def generate() -> list[Resource]:
         shared_medication(),
         *ordinary_patients(rng),
         *edge_case_patients(rng),
+        *us_core_shape_patients(),  # last, and drawing nothing from `rng`
     ]
