@@ -24,17 +24,46 @@ def _errors(error: BaseException) -> list[BaseException]:
     return [error]
 
 
+# fhirclient's R4 model objects. The package ships no type hints, so they are `Any` to mypy;
+# the summary's mappers read them and return the contract's typed dataclasses.
+FhirModel = Any
+
+
+def parse(resource: Any) -> FhirModel | None:
+    """The resource as fhirclient's R4 model, or None when it is not well-formed.
+
+    Unknown elements are tolerated (FHIR R4 1.2.0 "must ignore" for readers): fhirclient
+    raises on them even though every known element is already set, so such a resource is
+    filled again into a blank model and the error about the unknown ones is dropped. (An
+    unknown key inside a nested element loses that element: fhirclient parses nested ones
+    strictly. Wrong types and missing required elements still make the resource untrusted.)
+    """
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return None
+    try:
+        return FHIRElementFactory.instantiate(resource["resourceType"], resource)
+    except FHIRValidationError as error:
+        if not _only_unknown_elements(error):
+            return None
+    except Exception:
+        return None
+    model = FHIRElementFactory.instantiate(resource["resourceType"], None)
+    try:
+        model.update_with_json(resource)
+    except FHIRValidationError as error:
+        return model if _only_unknown_elements(error) else None
+    except Exception:
+        return None
+    return model
+
+
+def _only_unknown_elements(error: FHIRValidationError) -> bool:
+    return all(isinstance(leaf, AttributeError) for leaf in _errors(error))
+
+
 def well_formed(resource: Any) -> bool:
     """Whether the resource parses under fhirclient's R4 models."""
-    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        return False
-    try:
-        FHIRElementFactory.instantiate(resource["resourceType"], resource)
-    except FHIRValidationError as error:
-        return all(isinstance(leaf, AttributeError) for leaf in _errors(error))
-    except Exception:
-        return False
-    return True
+    return parse(resource) is not None
 
 
 def read(

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from smart.fhir_ids import about_patient, is_fhir_id
 from smart.url_policy import is_within_base
-from smartapp.fhir.resources import well_formed
+from smartapp.fhir.resources import FhirModel, parse
 from smartapp.fhir.transport import Deadline, FhirMalformed, FhirTooLarge, Json, get_json
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ class SearchResult:
     truncated: bool  # more existed than was fetched: the caps, a refused link, a page too large
     dropped: int  # entries left out: malformed, or not about the patient searched for
     other_patient: int = 0  # of those, entries about someone else
+    # The same matches and includes as fhirclient R4 models, parsed once while checking them.
+    models: tuple[FhirModel, ...] = ()
+    included_models: Mapping[str, FhirModel] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -82,13 +85,16 @@ class _Pages:
     included: dict[str, Json]
     dropped: int = 0
     other_patient: int = 0
+    models: list[FhirModel] = field(default_factory=list)
+    included_models: dict[str, FhirModel] = field(default_factory=dict)
 
     def collect(self, bundle: Json) -> None:
         """Sort one page's entries into matches and includes, leaving out what must be."""
         entries = bundle.get("entry")
         for entry in entries if isinstance(entries, list) else []:
             resource = entry.get("resource") if isinstance(entry, dict) else None
-            if not well_formed(resource):
+            model = parse(resource)
+            if model is None:
                 self.dropped += 1
                 continue
             assert isinstance(entry, dict)
@@ -96,7 +102,9 @@ class _Pages:
             search = entry.get("search")
             mode = search.get("mode") if isinstance(search, dict) else None
             if mode == "include":
-                self.included[f"{resource['resourceType']}/{resource.get('id')}"] = resource
+                key = f"{resource['resourceType']}/{resource.get('id')}"
+                self.included[key] = resource
+                self.included_models[key] = model
             elif resource.get("resourceType") == self.resource_type:
                 if self.patient is not None and not about_patient(
                     resource, self.patient, self.base
@@ -105,6 +113,7 @@ class _Pages:
                     self.other_patient += 1
                     continue
                 self.matches.append(resource)
+                self.models.append(model)
 
 
 def _stop(why: str, resource_type: str) -> None:
@@ -153,9 +162,15 @@ def search(
             "FHIR search returned entries about another patient; left out",
             extra={"resource_type": resource_type, "count": pages.other_patient},
         )
-    matches = pages.matches
+    matches, models = pages.matches, pages.models
     if len(matches) > max_entries:
-        matches, truncated = matches[:max_entries], True
+        matches, models, truncated = matches[:max_entries], models[:max_entries], True
     return SearchResult(
-        tuple(matches), pages.included, truncated, pages.dropped, pages.other_patient
+        tuple(matches),
+        pages.included,
+        truncated,
+        pages.dropped,
+        pages.other_patient,
+        tuple(models),
+        pages.included_models,
     )

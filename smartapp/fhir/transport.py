@@ -194,8 +194,26 @@ class _NotANumber:
 NOT_A_NUMBER = _NotANumber()
 
 
+class SourceNumber(float):
+    """A JSON decimal that remembers how the EHR wrote it.
+
+    fhirclient's models type FHIR `decimal` as `float`, which loses the digits the source
+    sent (`7.10` becomes `7.1`, and precision is part of the value's meaning: FHIR R4
+    2.24.0.1 "decimal"). A float subclass passes the models' type checks and keeps `.text`,
+    so the summary can show a lab value with the source's significant digits.
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> SourceNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
 def _number(text: str) -> Any:
-    value = float(text)
+    value = SourceNumber(text)
     return value if math.isfinite(value) else NOT_A_NUMBER
 
 
