@@ -38,6 +38,7 @@ SUMMARY_TYPES = (
     "Condition",
     "MedicationRequest",
     "MedicationStatement",
+    "Medication",  # _include=MedicationRequest:medication, and reads by reference
     "AllergyIntolerance",
     "Immunization",
     "Observation",

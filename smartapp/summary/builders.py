@@ -1,6 +1,8 @@
 """One builder per section: the queries it sends and the mapping that turns them into a
 `Section`. A builder asks the EHR only through the `Fetch` methods (`read`, `search`,
 `may_read`); EHR failures propagate to the service, which turns them into `unavailable`.
+The mappers read fhirclient R4 models: `search` hands them over parsed (`SearchResult.models`),
+and `read` answers are parsed here (`resources.parse`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Protocol
 
+from smart.errors import EhrUnavailable, PatientUnavailable
+from smartapp.fhir.resources import FhirModel, parse
 from smartapp.fhir.search import SearchResult
 from smartapp.summary import (
     allergies,
@@ -47,16 +51,41 @@ def section(
     return Section(name, status, items, now_iso(), None, truncated)
 
 
+def _read_model(fetch: Fetch, resource_type: str, resource_id: str) -> FhirModel:
+    model = parse(fetch.read(resource_type, resource_id))
+    assert model is not None  # `read` answers only well-formed resources of the asked type
+    return model
+
+
 def demographics_section(fetch: Fetch) -> Section:
-    patient = fetch.read("Patient", fetch.patient)
+    patient = _read_model(fetch, "Patient", fetch.patient)
     return section("demographics", (demographics.demographics(patient, date.today()),))
 
 
 def problems_section(fetch: Fetch) -> Section:
     found = fetch.search("Condition", _count="100")
     return section(
-        "problems", problems.active_problems(found.resources), found.truncated, found.dropped
+        "problems", problems.active_problems(found.models), found.truncated, found.dropped
     )
+
+
+MAX_MEDICATION_READS = 20  # Medications read one by one when `_include` left them out
+
+
+def _read_medications(fetch: Fetch, wanted: tuple[str, ...]) -> tuple[dict[str, FhirModel], int]:
+    """Medications the search did not include, read by reference (SMART servers drop an
+    `_include` the token's scopes do not cover, and some ignore `_include` altogether).
+    Returns those read and how many could not be (the section is then partial)."""
+    if not wanted or not fetch.may_read("Medication"):
+        return {}, len(wanted)
+    found: dict[str, FhirModel] = {}
+    missed = max(0, len(wanted) - MAX_MEDICATION_READS)
+    for reference in wanted[:MAX_MEDICATION_READS]:
+        try:
+            found[reference] = _read_model(fetch, "Medication", reference.split("/", 1)[1])
+        except (PatientUnavailable, EhrUnavailable):  # gone, forbidden, malformed, slow
+            missed += 1
+    return found, missed
 
 
 def medications_section(fetch: Fetch) -> Section:
@@ -80,32 +109,44 @@ def medications_section(fetch: Fetch) -> Section:
         )
         requests = pending_requests.result() if pending_requests else NOTHING
         statements = pending_statements.result() if pending_statements else NOTHING
-    items = medications.active_medications(
-        requests.resources, statements.resources, requests.included
-    )
+    known = dict(requests.included_models)
+    wanted = medications.unresolved_medications((*requests.models, *statements.models), known)
+    read, missed = _read_medications(fetch, wanted)
+    known.update(read)
+    items = medications.active_medications(requests.models, statements.models, known)
     return section(
         "medications",
         items,
         requests.truncated or statements.truncated,
-        requests.dropped + statements.dropped,
+        requests.dropped + statements.dropped + missed,
     )
 
 
 def allergies_section(fetch: Fetch) -> Section:
     found = fetch.search("AllergyIntolerance", _count="100")
-    return section(
-        "allergies", allergies.allergies(found.resources), found.truncated, found.dropped
-    )
+    return section("allergies", allergies.allergies(found.models), found.truncated, found.dropped)
 
 
 def immunizations_section(fetch: Fetch) -> Section:
     found = fetch.search("Immunization", _count="100", _sort="-date")
     return section(
         "immunizations",
-        immunizations.immunizations(found.resources),
+        immunizations.immunizations(found.models),
         found.truncated,
         found.dropped,
     )
+
+
+def patient_age(fetch: Fetch) -> int | None:
+    """The patient's age for the adult vital-sign ranges (None when Patient is not shared or
+    cannot be read: then only the EHR's own interpretation flags a reading)."""
+    if not fetch.may_read("Patient"):
+        return None
+    try:
+        patient = _read_model(fetch, "Patient", fetch.patient)
+    except (PatientUnavailable, EhrUnavailable):
+        return None
+    return demographics.demographics(patient, date.today()).age
 
 
 def vitals_section(fetch: Fetch) -> Section:
@@ -113,22 +154,23 @@ def vitals_section(fetch: Fetch) -> Section:
     # page cap stops before older ones; `truncated` still says older readings were left out.
     found = fetch.search("Observation", category="vital-signs", _sort="-date", _count="100")
     return section(
-        "vitals", observations.latest_vitals(found.resources), found.truncated, found.dropped
+        "vitals",
+        observations.latest_vitals(found.models, patient_age(fetch)),
+        found.truncated,
+        found.dropped,
     )
 
 
 def labs_section(fetch: Fetch) -> Section:
     found = fetch.search("Observation", category="laboratory", _sort="-date", _count="100")
-    return section(
-        "labs", observations.recent_labs(found.resources), found.truncated, found.dropped
-    )
+    return section("labs", observations.recent_labs(found.models), found.truncated, found.dropped)
 
 
 def encounters_section(fetch: Fetch) -> Section:
     found = fetch.search("Encounter", _sort="-date", _count="20")
     return section(
         "encounters",
-        encounters.recent_encounters(found.resources),
+        encounters.recent_encounters(found.models),
         found.truncated,
         found.dropped,
     )

@@ -17,7 +17,12 @@ from django.core.cache import cache
 from smartapp.models import Launch
 from smartapp.secretbox import DecryptionError, secret_box
 from smartapp.summary import sections
-from smartapp.summary.contract import Section, section_from_json, section_to_json
+from smartapp.summary.contract import (
+    SCHEMA_VERSION,
+    Section,
+    section_from_json,
+    section_to_json,
+)
 
 
 def cache_scope(launch: Launch) -> str:
@@ -28,8 +33,10 @@ def cache_scope(launch: Launch) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def _cache_key(scope: str, name: str) -> str:
-    return f"phi:{scope}:{name}"
+def _cache_key(scope: str, name: str, version: int = SCHEMA_VERSION) -> str:
+    """Versioned: a section cached under an older contract is never read as a newer one.
+    (Version 1 keys carried no version.)"""
+    return f"phi:{scope}:{name}" if version == 1 else f"phi:v{version}:{scope}:{name}"
 
 
 def get(scope: str, name: str) -> Section | None:
@@ -53,4 +60,12 @@ def put(scope: str, section: Section) -> None:
 
 
 def forget(launch: Launch) -> None:
-    cache.delete_many([_cache_key(cache_scope(launch), name) for name in sections.section_names()])
+    """Drop the launch's cached sections, those of the previous contract version too."""
+    scope = cache_scope(launch)
+    cache.delete_many(
+        [
+            _cache_key(scope, name, version)
+            for name in sections.section_names()
+            for version in (SCHEMA_VERSION, SCHEMA_VERSION - 1)
+        ]
+    )

@@ -1,8 +1,11 @@
-"""PatientSummary v1: the contract (pure: no Django, no I/O).
+"""PatientSummary v2: the contract (pure: no Django, no I/O).
 
 Frozen, typed values in clinical terms that the mapping modules fill from FHIR R4 JSON, the
 `Section` that carries each one with its status, and the JSON form the encrypted cache
-stores. Every field is documented in docs/summary-contract.md.
+stores. Every field is documented in docs/summary-contract.md, whose changelog says what
+each version changed. Values are as shown (units for people, the precision of the measure,
+dates at their own precision); what the EHR sent is kept beside them (`source_value`,
+`source_unit`, the codings) for the drill-downs.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 Json = Mapping[str, Any]
 
 LOINC = "http://loinc.org"
@@ -73,34 +75,16 @@ class Concept:
 
 
 @dataclass(frozen=True)
-class Quantity:
-    value: str  # as sent, so 7.10 stays 7.10
-    unit: str | None
-
-    @property
-    def number(self) -> Decimal | None:
-        """The value as a finite number (NaN or Infinity from a string value is no number)."""
-        try:
-            number = Decimal(self.value)
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-
-    @property
-    def label(self) -> str:
-        return f"{self.value} {self.unit}".strip() if self.unit else self.value
-
-
-@dataclass(frozen=True)
 class Demographics:
     name: str
     other_names: tuple[str, ...]
-    birth_date: str | None
-    age: int | None
+    birth_date: str | None  # at the precision sent: 1958, 1958-07 or 1958-07-14
+    age: int | None  # whole years (at death for the deceased)
     sex: str | None
-    identifiers: tuple[tuple[str, str], ...]  # (label, value)
+    mrns: tuple[str, ...]  # medical record numbers only: no SSN, licence or passport number
     deceased: bool
-    deceased_date: str | None
+    deceased_date: str | None  # at the precision sent, at most the day
+    replaced: bool  # Patient.link replaced-by: this record was replaced by another
 
 
 @dataclass(frozen=True)
@@ -116,8 +100,9 @@ class MedicationItem:
     concept: Concept
     status: str
     date: str | None
-    dosage: str | None
+    dosage: str | None  # the text, else built from the structured dosage; "as needed" kept
     sources: tuple[str, ...]  # "order" and/or "patient-reported"
+    as_needed: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,21 +125,30 @@ class ImmunizationItem:
 class VitalSign:
     kind: str  # one of VITAL_KINDS
     label: str
-    value: str  # "128/82" for blood pressure
-    unit: str | None
+    value: str  # as shown: "189/102" for blood pressure, "71.7" for weight
+    unit: str | None  # as shown: "mmHg"
     date: str | None
+    code: str  # the LOINC code of the observation read (85354-9, 55284-4, 8867-4...)
+    source_value: str  # as sent: "188.72546355403142/101.7069729102616"
+    source_unit: str | None  # as sent: "mm[Hg]"
+    flag: str | None = None  # H or L, or the EHR's interpretation code
+    flag_source: str | None = None  # "interpretation" or "adult range" (the app's own rule)
+    status: str = "final"
 
 
 @dataclass(frozen=True)
 class LabResult:
     concept: Concept
-    value: str
+    value: str  # as shown: the source's digits up to the cap; text for coded/string results
     unit: str | None
     date: str | None
     reference_range: str | None
     flag: str | None  # H, L, HH, LL, A, ... or None when normal or unknown
     abnormal: bool
     flag_source: str | None  # "interpretation" or "reference range"
+    source_value: str = ""
+    source_unit: str | None = None
+    status: str = "final"  # corrected, amended and preliminary are shown as such
 
 
 @dataclass(frozen=True)

@@ -1,69 +1,78 @@
-"""Demographics: the patient's name, age, sex and identifiers (pure)."""
+"""Demographics: who the patient is, and no more than a summary needs (pure).
+
+Name, birth date and age, sex, medical record number(s), deceased with its date, and whether
+this record was replaced by another (`Patient.link` replaced-by). Other identifiers (social
+security, driver's licence, passport numbers...) are never read into the summary: the IPS
+patient section and the minimum necessary rule (45 CFR 164.502(b)) ask for identification,
+not every number the EHR holds. An identifier is an MRN when its `type` is v2-0203 `MR`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 
-from smartapp.summary.codes import concept
-from smartapp.summary.contract import Demographics, Json
+from smartapp.summary.codes import FhirModel, date_of
+from smartapp.summary.contract import Demographics
+from smartapp.summary.presentation import age_in_years, date_text
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MRN_TYPE = "MR"
 
 
-def _name(raw: Json) -> str:
-    if raw.get("text"):
-        return str(raw["text"])
-    parts = [
-        *raw.get("prefix", []),
-        *raw.get("given", []),
-        raw.get("family", ""),
-        *raw.get("suffix", []),
-    ]
+def _name(raw: FhirModel) -> str:
+    if raw.text:
+        return str(raw.text)
+    parts = [*(raw.prefix or []), *(raw.given or []), raw.family or "", *(raw.suffix or [])]
     return " ".join(str(part) for part in parts if part)
 
 
-def patient_name(patient: Json) -> str:
+def _official(names: list[FhirModel]) -> FhirModel | None:
+    return next((n for n in names if n.use == "official"), names[0] if names else None)
+
+
+def patient_name(patient: FhirModel) -> str:
     """The `official` name (else the first), as text; "(no name recorded)" when there is none."""
-    names = [n for n in patient.get("name") or [] if isinstance(n, Mapping)]
-    official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    return _name(official) or "(no name recorded)"
+    official = _official(list(patient.name or []))
+    return (_name(official) if official is not None else "") or "(no name recorded)"
 
 
-def age_on(birth: str | None, today: date) -> int | None:
-    if not birth or len(birth) < 4:
-        return None
-    try:
-        born = date.fromisoformat(birth) if len(birth) == 10 else date(int(birth[:4]), 1, 1)
-    except ValueError:
-        return None
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+def is_mrn(identifier: FhirModel) -> bool:
+    kind = identifier.type
+    return any(
+        c.code == MRN_TYPE and c.system in (V2_0203, None)
+        for c in getattr(kind, "coding", None) or []
+    )
 
 
-def demographics(patient: Json, today: date) -> Demographics:
-    names = [n for n in patient.get("name") or [] if isinstance(n, Mapping)]
-    official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+def demographics(patient: FhirModel, today: date) -> Demographics:
+    names = list(patient.name or [])
+    official = _official(names)
     others = tuple(_name(n) for n in names if n is not official and _name(n))
-    identifiers = []
-    for ident in patient.get("identifier") or []:
-        label = (
-            concept(ident.get("type")).label
-            if ident.get("type")
-            else ident.get("system", "Identifier")
-        )
-        if ident.get("value"):
-            identifiers.append((str(label), str(ident["value"])))
-    deceased_date = patient.get("deceasedDateTime")
-    deceased = bool(patient.get("deceasedBoolean")) or bool(deceased_date)
-    birth = patient.get("birthDate")
-    age_date = today
-    if deceased_date:
-        age_date = date.fromisoformat(deceased_date[:10])
+    mrns = tuple(
+        str(ident.value) for ident in patient.identifier or [] if ident.value and is_mrn(ident)
+    )
+    deceased_raw = date_of(patient.deceasedDateTime)
+    deceased = bool(patient.deceasedBoolean) or deceased_raw is not None
+    birth = date_of(patient.birthDate)
+    # Age at death for the deceased; a year-only or year-month death date counts from its
+    # first day, as a partial birth date does.
+    died_on = _first_day(deceased_raw) if deceased_raw else None
+    replaced = any(link.type == "replaced-by" for link in patient.link or [])
     return Demographics(
         name=patient_name(patient),
         other_names=others,
-        birth_date=birth,
-        age=age_on(birth, age_date),
-        sex=patient.get("gender"),
-        identifiers=tuple(identifiers),
+        birth_date=date_text(birth),
+        age=age_in_years(birth, died_on or today),
+        sex=patient.gender,
+        mrns=mrns,
         deceased=deceased,
-        deceased_date=deceased_date,
+        deceased_date=date_text(deceased_raw),
+        replaced=replaced,
     )
+
+
+def _first_day(raw: str) -> date | None:
+    text = date_text(raw)
+    if text is None:
+        return None
+    return date.fromisoformat((text + "-01-01")[:10])

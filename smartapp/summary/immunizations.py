@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smartapp.summary.codes import concept, first_date, sort_key
-from smartapp.summary.contract import ImmunizationItem, Json
+from smartapp.summary.codes import FhirModel, concept, first_date
+from smartapp.summary.contract import ImmunizationItem
+from smartapp.summary.presentation import date_text, sort_key
 
 
-def immunizations(resources: Iterable[Json]) -> tuple[ImmunizationItem, ...]:
+def immunizations(resources: Iterable[FhirModel]) -> tuple[ImmunizationItem, ...]:
     """Given immunizations (status completed), newest first."""
-    out = [
-        ImmunizationItem(
-            concept(r.get("vaccineCode")), first_date(r, "occurrenceDateTime"), r["status"]
+    rows = []
+    for resource in resources:
+        if resource.status != "completed":
+            continue
+        when = first_date(resource, "occurrenceDateTime")
+        rows.append(
+            (
+                sort_key(when),
+                ImmunizationItem(concept(resource.vaccineCode), date_text(when), "completed"),
+            )
         )
-        for r in resources
-        if r.get("status") == "completed"
-    ]
-    return tuple(sorted(out, key=lambda i: sort_key(i.date), reverse=True))
+    rows.sort(key=lambda row: row[0], reverse=True)
+    return tuple(item for _, item in rows)

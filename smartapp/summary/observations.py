@@ -1,19 +1,40 @@
-"""Observations: the latest vital signs, recent lab results and their histories (pure)."""
+"""Observations: the latest vital signs, the lab results and their histories (pure).
+
+Vital signs follow the US Core vital-sign profiles (FHIR R4 vital signs, 2.1.0): blood
+pressure is read from any observation carrying systolic 8480-6 and diastolic 8462-4
+components, whatever its own code (the 85354-9 panel, or 55284-4 as Synthea and many EHRs
+send it); any vital sign may also arrive as a `component` of a panel with no value of its
+own. Lab results are Observations of category `laboratory` with a value (quantity, string,
+coded, integer or boolean) or a `dataAbsentReason`; a panel (`hasMember`, no value) is not a
+result itself. Statuses final, amended, corrected and preliminary are shown (the last three
+say so); registered, cancelled and entered-in-error are not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from smartapp.summary.codes import concept, first_code, first_date, quantity, sort_key
-from smartapp.summary.contract import LOINC, Json, LabResult, Quantity, VitalSign
+from smartapp.summary.codes import Amount, FhirModel, amount, concept, first_code, first_date
+from smartapp.summary.contract import LOINC, LabResult, VitalSign
+from smartapp.summary.presentation import (
+    adult_vital_flag,
+    date_text,
+    fixed,
+    lab_value,
+    sort_key,
+    vital_value,
+)
 
 SHOWN_OBSERVATION = ("final", "amended", "corrected", "preliminary")
-BLOOD_PRESSURE_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", "8480-6", "8462-4"
+BLOOD_PRESSURE_PANELS = ("85354-9", "55284-4")
+SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 VITAL_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "blood-pressure": ("Blood pressure", (BLOOD_PRESSURE_PANEL,)),
+    "blood-pressure": ("Blood pressure", BLOOD_PRESSURE_PANELS),
     "heart-rate": ("Heart rate", ("8867-4",)),
     "respiratory-rate": ("Respiratory rate", ("9279-1",)),
-    "temperature": ("Temperature", ("8310-5",)),
+    # Body temperature 8310-5 (US Core), and the site-specific codes EHRs and Synthea send
+    # instead: oral 8331-1, rectal 8332-9, tympanic 8333-7, axillary 8328-7.
+    "temperature": ("Temperature", ("8310-5", "8331-1", "8332-9", "8333-7", "8328-7")),
     "oxygen-saturation": ("Oxygen saturation", ("59408-5", "2708-6")),
     "weight": ("Weight", ("29463-7",)),
     "height": ("Height", ("8302-2",)),
@@ -22,137 +43,256 @@ VITAL_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 ABNORMAL_FLAGS = frozenset({"H", "HH", "L", "LL", "A", "AA", "HU", "LU", "<", ">", "POS", "R"})
 
 
-def _shown(observations: Iterable[Json]) -> list[Json]:
-    return [o for o in observations if o.get("status") in SHOWN_OBSERVATION]
+def _shown(observations: Iterable[FhirModel]) -> list[FhirModel]:
+    return [o for o in observations if o.status in SHOWN_OBSERVATION]
 
 
-def _effective(observation: Json) -> str | None:
+def _effective(observation: FhirModel) -> str | None:
     return first_date(observation, "effectiveDateTime", "effectivePeriod.start", "issued")
 
 
-def _component(observation: Json, loinc: str) -> Quantity | None:
-    for component in observation.get("component") or []:
-        if concept(component.get("code")).code_in(LOINC) == loinc:
-            return quantity(component.get("valueQuantity"))
+def _loinc(code: FhirModel | None) -> str | None:
+    return concept(code).code_in(LOINC)
+
+
+def _kind_of(loinc: str | None) -> str | None:
+    return next((kind for kind, (_, codes) in VITAL_KINDS.items() if loinc in codes), None)
+
+
+def _interpretation(interpretations: Sequence[FhirModel] | None) -> tuple[str | None, bool]:
+    """(the abnormal flag, whether the source interpreted at all): its word wins."""
+    codes = [code for item in interpretations or [] if (code := first_code(item))]
+    return next((c for c in codes if c in ABNORMAL_FLAGS), None), bool(codes)
+
+
+def _component(observation: FhirModel, loinc: str) -> FhirModel | None:
+    for component in observation.component or []:
+        if _loinc(component.code) == loinc:
+            return component
     return None
 
 
-def vital_kind(observation: Json) -> str | None:
-    code = concept(observation.get("code")).code_in(LOINC)
-    return next((kind for kind, (_, codes) in VITAL_KINDS.items() if code in codes), None)
-
-
-def vital_reading(observation: Json) -> VitalSign | None:
-    kind = vital_kind(observation)
-    if kind is None:
+def _blood_pressure(observation: FhirModel, age: int | None) -> VitalSign | None:
+    systolic_part, diastolic_part = (
+        _component(observation, SYSTOLIC),
+        _component(observation, DIASTOLIC),
+    )
+    if systolic_part is None or diastolic_part is None:
         return None
-    label = VITAL_KINDS[kind][0]
-    if kind == "blood-pressure":
-        systolic, diastolic = _component(observation, SYSTOLIC), _component(observation, DIASTOLIC)
-        if systolic is None or diastolic is None:
-            return None
-        return VitalSign(
-            kind,
-            label,
-            f"{systolic.value}/{diastolic.value}",
-            systolic.unit,
-            _effective(observation),
+    systolic, diastolic = amount(systolic_part.valueQuantity), amount(diastolic_part.valueQuantity)
+    if systolic is None or diastolic is None:
+        return None  # a reading missing one half (dataAbsentReason) is not a blood pressure
+    flag, interpreted = _interpretation(
+        [
+            *(observation.interpretation or []),
+            *(systolic_part.interpretation or []),
+            *(diastolic_part.interpretation or []),
+        ]
+    )
+    source = "interpretation" if flag else None
+    if not interpreted:
+        flag = adult_vital_flag(
+            "blood-pressure", (systolic.text, diastolic.text), systolic.code, age
         )
-    value = quantity(observation.get("valueQuantity"))
+        source = "adult range" if flag else None
+    return VitalSign(
+        "blood-pressure",
+        VITAL_KINDS["blood-pressure"][0],
+        f"{fixed(systolic.text, 0)}/{fixed(diastolic.text, 0)}",
+        systolic.human,
+        date_text(_effective(observation)),
+        _loinc(observation.code) or "",
+        f"{systolic.text}/{diastolic.text}",
+        systolic.code,
+        flag,
+        source,
+        observation.status,
+    )
+
+
+def _single(
+    observation: FhirModel, element: FhirModel, kind: str, age: int | None
+) -> VitalSign | None:
+    """One vital sign from an observation's own value or from one of its components."""
+    value = amount(element.valueQuantity)
     if value is None:
         return None
-    return VitalSign(kind, label, value.value, value.unit, _effective(observation))
+    flag, interpreted = _interpretation(element.interpretation)
+    source = "interpretation" if flag else None
+    if not interpreted:
+        flag = adult_vital_flag(kind, (value.text,), value.code, age)
+        source = "adult range" if flag else None
+    return VitalSign(
+        kind,
+        VITAL_KINDS[kind][0],
+        value.comparator + vital_value(kind, value.text),
+        value.human,
+        date_text(_effective(observation)),
+        _loinc(element.code) or "",
+        value.text,
+        value.code,
+        flag,
+        source,
+        observation.status,
+    )
 
 
-def latest_vitals(observations: Iterable[Json]) -> tuple[VitalSign, ...]:
+def vital_readings(observation: FhirModel, age: int | None = None) -> list[VitalSign]:
+    """Every vital sign one observation carries: a blood pressure from its components, its
+    own value, and the values of components that are vital signs themselves."""
+    readings: list[VitalSign] = []
+    pressure = _blood_pressure(observation, age)
+    if pressure is not None:
+        readings.append(pressure)
+    own = _kind_of(_loinc(observation.code))
+    if own is not None and own != "blood-pressure":
+        reading = _single(observation, observation, own, age)
+        if reading is not None:
+            readings.append(reading)
+    for component in observation.component or []:
+        kind = _kind_of(_loinc(component.code))
+        if kind is not None and kind != "blood-pressure" and kind != own:
+            reading = _single(observation, component, kind, age)
+            if reading is not None:
+                readings.append(reading)
+    return readings
+
+
+def _newest_first(pairs: list[tuple[str, VitalSign]]) -> list[VitalSign]:
+    return [reading for _, reading in sorted(pairs, key=lambda pair: pair[0], reverse=True)]
+
+
+def latest_vitals(
+    observations: Iterable[FhirModel], age: int | None = None
+) -> tuple[VitalSign, ...]:
     """The newest reading of each vital sign, in the order of VITAL_KINDS."""
-    latest: dict[str, VitalSign] = {}
+    latest: dict[str, tuple[str, VitalSign]] = {}
     for observation in _shown(observations):
-        reading = vital_reading(observation)
-        if reading and (
-            reading.kind not in latest
-            or sort_key(reading.date) > sort_key(latest[reading.kind].date)
-        ):
-            latest[reading.kind] = reading
-    return tuple(latest[kind] for kind in VITAL_KINDS if kind in latest)
+        when = sort_key(_effective(observation))
+        for reading in vital_readings(observation, age):
+            if reading.kind not in latest or when > latest[reading.kind][0]:
+                latest[reading.kind] = (when, reading)
+    return tuple(latest[kind][1] for kind in VITAL_KINDS if kind in latest)
 
 
-def vital_history(observations: Iterable[Json], kind: str) -> tuple[VitalSign, ...]:
-    readings = [r for o in _shown(observations) if (r := vital_reading(o)) and r.kind == kind]
-    return tuple(sorted(readings, key=lambda r: sort_key(r.date), reverse=True))
+def vital_history(
+    observations: Iterable[FhirModel], kind: str, age: int | None = None
+) -> tuple[VitalSign, ...]:
+    pairs = [
+        (sort_key(_effective(o)), r)
+        for o in _shown(observations)
+        for r in vital_readings(o, age)
+        if r.kind == kind
+    ]
+    return tuple(_newest_first(pairs))
 
 
-def _range_text(
-    ranges: Sequence[Json] | None,
-) -> tuple[str | None, Quantity | None, Quantity | None]:
+# --- lab results ----------------------------------------------------------------------------
+
+
+def _range_text(ranges: Sequence[FhirModel] | None) -> tuple[str | None, str | None, str | None]:
+    """(the range as shown, its low, its high as sent)."""
     for item in ranges or []:
-        low, high = quantity(item.get("low")), quantity(item.get("high"))
-        if item.get("text"):
-            return str(item["text"]), low, high
+        low, high = amount(item.low), amount(item.high)
+        if item.text:
+            return str(item.text), low.text if low else None, high.text if high else None
         bound = low or high
         if bound is not None:
             if low and high:
-                text = f"{low.value}-{high.value}"
+                text = f"{lab_value(low.text)}-{lab_value(high.text)}"
             else:
-                text = f">= {low.value}" if low else f"<= {bound.value}"
-            return f"{text} {bound.unit or ''}".strip(), low, high
+                text = f">= {lab_value(low.text)}" if low else f"<= {lab_value(bound.text)}"
+            unit = bound.human or ""
+            return f"{text} {unit}".strip(), low.text if low else None, high.text if high else None
     return None, None, None
 
 
-def lab_result(observation: Json) -> LabResult | None:
-    value = quantity(observation.get("valueQuantity"))
-    if value is None and observation.get("valueString") is not None:
-        value = Quantity(str(observation["valueString"]), None)
+def _lab_value(
+    observation: FhirModel, quantity: Amount | None
+) -> tuple[str, str | None, str, str | None] | None:
+    """(shown value, shown unit, value as sent, unit as sent), or None when there is none."""
+    if quantity is not None:
+        shown = quantity.comparator + lab_value(quantity.text)
+        return shown, quantity.human, quantity.comparator + quantity.text, quantity.code
+    if observation.valueString is not None:
+        return str(observation.valueString), None, str(observation.valueString), None
+    if observation.valueCodeableConcept is not None:
+        label = concept(observation.valueCodeableConcept).label
+        return label, None, label, None
+    if observation.valueInteger is not None and not isinstance(observation.valueInteger, bool):
+        return str(observation.valueInteger), None, str(observation.valueInteger), None
+    if observation.valueBoolean is not None:
+        word = "yes" if observation.valueBoolean else "no"
+        return word, None, word, None
+    if observation.dataAbsentReason is not None and not observation.hasMember:
+        label = f"No value: {concept(observation.dataAbsentReason).label}"
+        return label, None, "", None
+    return None
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def lab_result(observation: FhirModel) -> LabResult | None:
+    quantity = amount(observation.valueQuantity)
+    value = _lab_value(observation, quantity)
     if value is None:
         return None
-    text, low, high = _range_text(observation.get("referenceRange"))
-    flag, source = None, None
-    interpreted = [first_code(i) for i in observation.get("interpretation") or []]
-    interpreted = [code for code in interpreted if code]
-    if interpreted:
-        flag = next((code for code in interpreted if code in ABNORMAL_FLAGS), None)
-        source = "interpretation"
-    elif value.number is not None and (low or high):
-        if low and low.number is not None and value.number < low.number:
+    shown, unit, source_value, source_unit = value
+    text, low, high = _range_text(observation.referenceRange)
+    flag, interpreted = _interpretation(observation.interpretation)
+    source = "interpretation" if interpreted else None
+    number = _number(quantity.text) if quantity is not None else None
+    low_number, high_number = _number(low), _number(high)
+    if not interpreted and number is not None and not (quantity and quantity.comparator):
+        if low_number is not None and number < low_number:
             flag = "L"
-        elif high and high.number is not None and value.number > high.number:
+        elif high_number is not None and number > high_number:
             flag = "H"
-        source = "reference range"
+        source = "reference range" if (low_number is not None or high_number is not None) else None
     return LabResult(
-        concept(observation.get("code")),
-        value.value,
-        value.unit,
-        _effective(observation),
+        concept(observation.code),
+        shown,
+        unit,
+        date_text(_effective(observation)),
         text,
         flag,
         flag is not None,
         source,
+        source_value,
+        source_unit,
+        observation.status,
     )
 
 
-def recent_labs(observations: Iterable[Json], limit: int = 20) -> tuple[LabResult, ...]:
-    """The newest result of each test (by code), newest first, at most `limit`."""
-    newest: dict[str, tuple[LabResult, str]] = {}
+def _test_key(result: LabResult) -> str:
+    return "|".join(f"{c.system}|{c.code}" for c in result.concept.codings) or result.concept.label
+
+
+def recent_labs(observations: Iterable[FhirModel]) -> tuple[LabResult, ...]:
+    """The newest result of each test (by code), newest first: every test, not a first page
+    (the summary's card shows the first 20 and says "20 of N")."""
+    newest: dict[str, tuple[str, LabResult]] = {}
     for observation in _shown(observations):
         result = lab_result(observation)
         if result is None:
             continue
-        key = (
-            "|".join(f"{c.system}|{c.code}" for c in result.concept.codings) or result.concept.label
-        )
-        if key not in newest or sort_key(result.date) > sort_key(newest[key][0].date):
-            newest[key] = (result, key)
-    ordered = sorted((r for r, _ in newest.values()), key=lambda r: sort_key(r.date), reverse=True)
-    return tuple(ordered[:limit])
+        key, when = _test_key(result), sort_key(_effective(observation))
+        if key not in newest or when > newest[key][0]:
+            newest[key] = (when, result)
+    ordered = sorted(newest.values(), key=lambda pair: pair[0], reverse=True)
+    return tuple(result for _, result in ordered)
 
 
-def lab_history(observations: Iterable[Json], system: str, code: str) -> tuple[LabResult, ...]:
+def lab_history(observations: Iterable[FhirModel], system: str, code: str) -> tuple[LabResult, ...]:
     results = []
     for observation in _shown(observations):
-        if any(
-            c.system == system and c.code == code for c in concept(observation.get("code")).codings
-        ):
+        if any(c.system == system and c.code == code for c in concept(observation.code).codings):
             result = lab_result(observation)
             if result is not None:
-                results.append(result)
-    return tuple(sorted(results, key=lambda r: sort_key(r.date), reverse=True))
+                results.append((sort_key(_effective(observation)), result))
+    return tuple(r for _, r in sorted(results, key=lambda pair: pair[0], reverse=True))

@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smartapp.summary.codes import concept, entered_in_error, first_code, first_date, sort_key
-from smartapp.summary.contract import Json, Problem
+from smartapp.summary.codes import (
+    FhirModel,
+    concept,
+    date_of,
+    entered_in_error,
+    first_code,
+    first_date,
+)
+from smartapp.summary.contract import Problem
+from smartapp.summary.presentation import date_text, sort_key
 
 ACTIVE_CLINICAL = ("active", "recurrence", "relapse")
 
 
-def active_problems(conditions: Iterable[Json]) -> tuple[Problem, ...]:
+def active_problems(conditions: Iterable[FhirModel]) -> tuple[Problem, ...]:
     """Conditions whose clinicalStatus is active/recurrence/relapse, newest onset first."""
-    out = [
-        Problem(
-            concept(c.get("code")),
-            str(first_code(c.get("clinicalStatus"))),
-            first_date(c, "onsetDateTime", "onsetPeriod.start"),
-            c.get("recordedDate"),
+    rows = []
+    for condition in conditions:
+        status = first_code(condition.clinicalStatus)
+        if entered_in_error(condition) or status not in ACTIVE_CLINICAL:
+            continue
+        onset = first_date(condition, "onsetDateTime", "onsetPeriod.start")
+        recorded = date_of(condition.recordedDate)
+        rows.append(
+            (
+                sort_key(onset or recorded),
+                Problem(
+                    concept(condition.code), str(status), date_text(onset), date_text(recorded)
+                ),
+            )
         )
-        for c in conditions
-        if not entered_in_error(c) and first_code(c.get("clinicalStatus")) in ACTIVE_CLINICAL
-    ]
-    return tuple(sorted(out, key=lambda p: sort_key(p.onset or p.recorded), reverse=True))
+    rows.sort(key=lambda row: row[0], reverse=True)
+    return tuple(problem for _, problem in rows)

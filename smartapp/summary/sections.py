@@ -24,6 +24,10 @@ class SectionSpec:
     ttl_s: int  # how long the section is cached (SUMMARY_CACHE_TTL_S overrides)
     builder: Callable[[builders.Fetch], Section]
     template: str  # the portal card that renders it
+    # Other types the builder reads when it may (asked for in the scopes, but not what makes
+    # the section shared): `_include` targets and references read one by one.
+    also_reads: tuple[str, ...] = ()
+    card_limit: int | None = 10  # rows on the summary card; the rest on the full list
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -34,6 +38,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         15 * 60,
         builders.demographics_section,
         "portal/sections/demographics.html",
+        card_limit=None,
     ),
     SectionSpec(
         "problems",
@@ -50,6 +55,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         2 * 60,
         builders.medications_section,
         "portal/sections/medications.html",
+        also_reads=("Medication",),
     ),
     SectionSpec(
         "allergies",
@@ -74,6 +80,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         60,
         builders.vitals_section,
         "portal/sections/vitals.html",
+        also_reads=("Patient",),  # the age, for the adult vital-sign ranges
+        card_limit=None,
     ),
     SectionSpec(
         "labs",
@@ -82,6 +90,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         60,
         builders.labs_section,
         "portal/sections/labs.html",
+        card_limit=20,
     ),
     SectionSpec(
         "encounters",
@@ -123,5 +132,17 @@ def builders_by_name() -> dict[str, Callable[[builders.Fetch], Section]]:
 
 
 def summary_resource_types() -> tuple[str, ...]:
-    """Every FHIR type the summary reads, in the specs' order, each once (the scopes asked)."""
-    return tuple(dict.fromkeys(rtype for spec in SECTIONS for rtype in spec.resource_types))
+    """Every FHIR type the summary reads, in the specs' order, each once: what the default
+    scopes ask for (smart.scopes.SUMMARY_TYPES, which a test keeps equal to this). Includes
+    the types read only by `_include` or by reference (Medication): a server that enforces
+    scopes drops an `_include` of a type the token cannot read."""
+    return tuple(
+        dict.fromkeys(
+            rtype for spec in SECTIONS for rtype in (*spec.resource_types, *spec.also_reads)
+        )
+    )
+
+
+def listed_sections() -> tuple[str, ...]:
+    """Sections with a full list page (those whose card shows a limited number of rows)."""
+    return tuple(spec.name for spec in SECTIONS if spec.card_limit is not None)
