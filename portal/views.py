@@ -5,6 +5,7 @@ browser stay apart through reloads and back navigation."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,8 +27,11 @@ from smartapp.models import EhrConnection, Launch
 from smartapp.summary import observations
 from smartapp.summary import sections as registry
 from smartapp.summary import service as summary_service
+from smartapp.summary.codes import date_of
+from smartapp.summary.contract import Demographics, Section
 from smartapp.summary.demographics import patient_name
 from smartapp.summary.observations import VITAL_KINDS
+from smartapp.summary.presentation import date_text
 
 
 @require_GET
@@ -58,6 +62,33 @@ def _summary(request: HttpRequest, launch: Launch, only: tuple[str, ...] | None 
     return built, {name: _age(section.retrieved_at) for name, section in built.sections.items()}
 
 
+@dataclass(frozen=True)
+class Card:
+    """One section's card on the summary: the rows it shows of how many ("N of M")."""
+
+    spec: registry.SectionSpec
+    section: Section
+    age: str
+    rows: tuple[Any, ...]
+
+    @property
+    def shown(self) -> int:
+        return len(self.rows)
+
+    @property
+    def total(self) -> int:
+        return len(self.section.items)
+
+
+def _card(spec: registry.SectionSpec, section: Section, age: str) -> Card:
+    limit = spec.card_limit
+    return Card(spec, section, age, section.items if limit is None else section.items[:limit])
+
+
+def _demographics(section: Section) -> Demographics | None:
+    return section.items[0] if section.items else None
+
+
 @never_cache
 @require_GET
 def summary(request: HttpRequest, handle: str) -> HttpResponse:
@@ -66,18 +97,25 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
     built, ages = _summary(request, launch)
     sections = built.sections
-    demographics = sections["demographics"].items[0] if sections["demographics"].items else None
     context = {
         "launch": launch,
         "summary": built,
         "sections": sections,
         "ages": ages,
-        "demographics": demographics,
+        "demographics": _demographics(sections["demographics"]),
         "vital_kinds": VITAL_KINDS,
-        # Each section's card, in the registry's order: (spec, section, age).
-        "cards": [(spec, sections[spec.name], ages[spec.name]) for spec in registry.SECTIONS],
+        # Each section's card, in the registry's order.
+        "cards": [_card(spec, sections[spec.name], ages[spec.name]) for spec in registry.SECTIONS],
     }
     return render(request, "portal/summary.html", context)
+
+
+def _patient_age(request: HttpRequest, launch: Launch) -> int | None:
+    """The age for the adult vital-sign ranges on a drill-down (the demographics section,
+    usually from the cache)."""
+    built, _ = _summary(request, launch, only=("demographics",))
+    demographics = _demographics(built.sections["demographics"])
+    return demographics.age if demographics else None
 
 
 def _page(request: HttpRequest, items: Sequence[Any], per_page: int = 20) -> Any:
@@ -94,15 +132,15 @@ def vital_history(request: HttpRequest, handle: str, kind: str) -> HttpResponse:
     found = summary_service.fetch_observations(
         launch, code=",".join(f"http://loinc.org|{c}" for c in codes), _sort="-date", _count="100"
     )
-    readings = observations.vital_history(found.resources, kind)
+    readings = observations.vital_history(found.models, kind, _patient_age(request, launch))
     oldest_first = list(reversed(readings))
     if kind == "blood-pressure":
         series = {
-            "systolic": [r.value.split("/")[0] for r in oldest_first],
-            "diastolic": [r.value.split("/")[1] for r in oldest_first],
+            "systolic": [r.source_value.split("/")[0] for r in oldest_first],
+            "diastolic": [r.source_value.split("/")[1] for r in oldest_first],
         }
     else:
-        series = {label: [r.value for r in oldest_first]}
+        series = {label: [r.source_value for r in oldest_first]}
     chart = line_chart([r.date or "" for r in oldest_first], series)
     return render(
         request,
@@ -128,7 +166,7 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
     found = summary_service.fetch_observations(
         launch, code=f"{system}|{code}", _sort="-date", _count="100"
     )
-    results = observations.lab_history(found.resources, system, code)
+    results = observations.lab_history(found.models, system, code)
     label = results[0].concept.label if results else code
     return render(
         request,
@@ -137,6 +175,7 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
             "launch": launch,
             "label": label,
             "page": _page(request, results),
+            "code": {"system": system, "code": code},
             "truncated": found.truncated,
             "partial": found.partial,
         },
@@ -146,17 +185,19 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
 @never_cache
 @require_GET
 def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
-    """The whole medication list or problem list, paginated."""
-    if name not in ("medications", "problems"):
+    """A section's whole list (the rows its card leaves out too), paginated, with codes."""
+    if name not in registry.listed_sections():
         raise Http404
     launch = _launch(request, handle)
     built, ages = _summary(request, launch, only=(name,))
     section = built.sections[name]
     return render(
         request,
-        f"portal/{name}.html",
+        "portal/section_list.html",
         {
             "launch": launch,
+            "spec": registry.spec_for(name),
+            "table": f"portal/tables/{name}.html",
             "section": section,
             "age": ages[name],
             "page": _page(request, section.items),
@@ -189,14 +230,14 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     if name:
         session = summary_service.drilldown_session(launch)
         found = session.search("Patient", {"name": name, "_count": "20"})
-        for patient in found.resources:
-            if not is_fhir_id(patient.get("id")):
+        for patient in found.models:
+            if not is_fhir_id(patient.id):
                 continue  # could not be opened: its id cannot go into a URL
             results.append(
                 {
-                    "id": patient.get("id", ""),
+                    "id": patient.id,
                     "name": patient_name(patient),
-                    "birth_date": patient.get("birthDate", ""),
+                    "birth_date": date_text(date_of(patient.birthDate)) or "",
                 }
             )
     return render(
