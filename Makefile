@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_ADDR ?= localhost:8000
 SANDBOX_ADDR ?= 127.0.0.1:9000
+# `make fidelity`'s bundles: the workspace's published Synthea set when present, else the vendored ones.
+FIDELITY_BUNDLES ?= $(if $(wildcard ../shared/fixtures/synthea-r4/*.json),../shared/fixtures/synthea-r4,tests/fixtures/synthea)
 
 # manage.py needs DEBUG=true on a laptop (with DEBUG off it requires SECRET_KEY and the rest).
 MANAGE := DEBUG=true APP_BASE_URL=http://$(DEMO_ADDR) $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help demo admin test e2e lint fmt bench bench-smoke lock key browser clean
+.PHONY: help demo admin test e2e fidelity lint fmt bench bench-smoke lock key browser clean
 
 help:
 	@echo "make demo         run the app on http://$(DEMO_ADDR) and the sandbox EHR on http://$(SANDBOX_ADDR)"
@@ -20,6 +22,8 @@ help:
 	@echo "make admin        create a Django admin user for the demo (createsuperuser)"
 	@echo "make test         run the whole test suite (set DATABASE_URL / REDIS_URL to use real services)"
 	@echo "make e2e          run only the browser tests"
+	@echo "make fidelity     the rendered summary against raw FHIR bundles (FIDELITY_BUNDLES=$(FIDELITY_BUNDLES));"
+	@echo "                  a table per patient and section, also in var/fidelity.txt"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          ruff format + ruff check --fix, on the whole tree"
 	@echo "make bench        benchmarks: a table and bench/results.json (see README)"
@@ -62,6 +66,10 @@ test: $(STAMP) browser
 
 e2e: $(STAMP) browser
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+# Each patient's summary page against the raw FHIR it came from (tests/fidelity/); mismatches fail.
+fidelity: $(STAMP)
+	FIDELITY_BUNDLES=$(FIDELITY_BUNDLES) $(BIN)/pytest -m fidelity tests/fidelity -p no:cacheprovider -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
