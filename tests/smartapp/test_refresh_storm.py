@@ -5,6 +5,12 @@ against a sandbox that revokes the whole token family on refresh-token reuse.
 With the lock: exactly one refresh reaches the EHR, every request succeeds, the session lives.
 Without it (a test-only switch): several refreshes race, the EHR sees reuse and revokes the
 family, and the session dies. That second test is the failure the lock exists to prevent.
+
+The sandbox's token endpoint rotates the refresh token and then holds its answer for
+TOKEN_DELAY_MS, so the race window is wide on every run: without the lock, requests that read
+the grant while the first refresh is still in flight send the spent token. Without the delay the
+outcome of the unlocked storm is up to the scheduler (refreshes can fall one after another and
+all succeed), and a test of it would pass or fail by chance.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 50
 WORKERS = 4
+TOKEN_DELAY_MS = 400
 
 
 def gunicorn(lock: bool, log: Path) -> Server:
@@ -57,7 +64,7 @@ def pids_serving(log: Path, path: str) -> set[int]:
 
 @pytest.fixture
 def expired_launch(sandbox, connect, browser) -> tuple[str, str]:
-    connection_ = connect(refresh="reuse_revokes_family", token_ttl=300)
+    connection_ = connect(refresh="reuse_revokes_family", token_ttl=300, token_delay_ms=TOKEN_DELAY_MS)
     page = browser.launch(browser.start_standalone(connection_), user="Patient/pat-01")
     assert page.status_code == 200
     handle = Launch.objects.get().handle
