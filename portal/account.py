@@ -1,0 +1,56 @@
+"""The home page and signing out (of one launch, or of every launch in this browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.common import launch_for
+from smartapp.launches import pages as launches
+from smartapp.middleware import allow_framing
+from smartapp.models import EhrConnection, Launch
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    connections = EhrConnection.objects.filter(enabled=True)
+    return render(request, "portal/home.html", {"connections": connections})
+
+
+def _signed_out_redirect(request: HttpRequest, ended: Sequence[Launch]) -> HttpResponse:
+    """303 to the signed-out page, which keeps the framing policy of the launches it ended
+    (inside the EHR's iframe it would otherwise be a broken frame). Their cookies stay, so a
+    tab reloaded on an ended launch says "you have signed out", not "not found"."""
+    slugs = sorted({launch.connection.slug for launch in ended})
+    allow_framing(request, launches.frame_origins_of(slugs))
+    query = "?" + urlencode({"ehr": slugs}, doseq=True) if slugs else ""
+    return HttpResponseRedirect(reverse("portal:signed-out") + query, status=303)
+
+
+@require_POST
+def sign_out(request: HttpRequest, handle: str) -> HttpResponse:
+    """Sign out of this launch: tokens revoked at the EHR and deleted, launch ended."""
+    launch = launch_for(request, handle)
+    launches.sign_out(launch)
+    return _signed_out_redirect(request, [launch])
+
+
+@require_POST
+def sign_out_all(request: HttpRequest) -> HttpResponse:
+    """Sign out of every launch in this browser."""
+    return _signed_out_redirect(request, launches.sign_out_all(request.COOKIES))
+
+
+@never_cache
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    # Framed as the ended launches were: `ehr` names their connections (no secret: it only
+    # lets those EHRs' own origins frame this page, which holds nothing but a link).
+    allow_framing(request, launches.frame_origins_of(request.GET.getlist("ehr")[:20]))
+    return render(request, "portal/signed_out.html")
