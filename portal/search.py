@@ -10,7 +10,6 @@ from django.views.decorators.http import require_http_methods
 
 from portal.common import launch_for
 from smart.fhir_ids import checked_id, is_fhir_id
-from smartapp import tasks
 from smartapp.launches import pages as launches
 from smartapp.summary import service as summary_service
 from smartapp.summary.codes import date_of
@@ -26,7 +25,6 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
     if request.method == "POST":
         # The picked id goes into the EHR's URL path: the FHIR id grammar first (a 400).
         launches.choose_patient(launch, checked_id(request.POST.get("patient", "")))
-        tasks.queue_warm_up(launch)
         return HttpResponseRedirect(reverse("portal:summary", args=[handle]), status=303)
     name = request.GET.get("name", "").strip()[:100]
     results = []

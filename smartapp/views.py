@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from smart.errors import BadLaunchRequest
 from smart.scopes import LaunchKind
-from smartapp import registry, tasks
+from smartapp import registry
 from smartapp.launches import browser, pages, throttle
 from smartapp.launches import callback as launch_callback
 from smartapp.launches import start as launch_start
@@ -87,7 +87,6 @@ def callback(request: HttpRequest) -> HttpResponse:
     params = launch_callback.CallbackParams.from_query(request.GET)
     completed = launch_callback.complete_callback(params, request.COOKIES)
     launch = completed.launch
-    tasks.queue_warm_up(launch)
     allow_framing(request, launch.connection.frame_origins)
     target = reverse("portal:summary", args=[launch.handle])
     if not launch.patient_id:
