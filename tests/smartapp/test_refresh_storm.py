@@ -64,7 +64,9 @@ def pids_serving(log: Path, path: str) -> set[int]:
 
 @pytest.fixture
 def expired_launch(sandbox, connect, browser) -> tuple[str, str]:
-    connection_ = connect(refresh="reuse_revokes_family", token_ttl=300, token_delay_ms=TOKEN_DELAY_MS)
+    connection_ = connect(
+        refresh="reuse_revokes_family", token_ttl=300, token_delay_ms=TOKEN_DELAY_MS
+    )
     page = browser.launch(browser.start_standalone(connection_), user="Patient/pat-01")
     assert page.status_code == 200
     handle = Launch.objects.get().handle
