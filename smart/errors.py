@@ -30,6 +30,10 @@ class SmartAppError(Exception):
         self.detail = detail  # for the log line, never shown to the user
         self.ehr_name = ehr_name
         self.frame_origins: list[str] = []  # the EHR that may frame the error page, if known
+        # A page of this browser's own active session to offer instead of starting again
+        # (a replayed callback of a launch that is still live here). Never set for a launch
+        # this browser is not bound to.
+        self.continue_url: str | None = None
 
     @property
     def heading(self) -> str:

@@ -4,7 +4,9 @@ The order of checks on the callback is the security argument (SMART App Launch 2
 10.12; RFC 9207; RFC 9700 4.4 and 4.7), so it is spelled out:
 
 1. `state` names a launch (looked up by its SHA-256, never stored in the clear),
-2. it has not been used (single use, consumed under a row lock before anything else),
+2. it has not been used (single use, consumed under a row lock before anything else; a
+   replay by the browser whose launch it activated is offered a link to that live session,
+   never a second exchange),
 3. it belongs to this browser (the launch's own cookie), and is younger than 10 minutes,
 4. `iss`, when present (or required by the server), is the issuer we sent the user to,
 5. an `error` ends the launch (`access_denied` as the user's choice, anything else failed);
@@ -30,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from django.db import DataError, transaction
+from django.urls import reverse
 
 from smart.errors import (
     AccessDenied,
@@ -44,7 +47,7 @@ from smart.errors import (
     StateReplayed,
     TokenResponseInvalid,
 )
-from smart.launch_states import LaunchEvent
+from smart.launch_states import LaunchEvent, LaunchState
 from smart.profiles import profile_for
 from smart.scopes import GrantedScopes
 from smart.token_response import IssuedTokens, TokenResponse
@@ -114,6 +117,20 @@ def _end(launch: Launch, event: LaunchEvent, error: SmartAppError) -> None:
     error.about(launch.connection)
 
 
+def _replayed(launch: Launch, cookies: Cookies) -> StateReplayed:
+    """A spent state (reload of the callback, or Back to the consent page and Allow again).
+
+    Still refused, and its code never exchanged; but when the launch is active and this
+    browser holds its (rotated) cookie, the page offers to continue to that session. Another
+    browser, or this one for a launch that has ended, gets the plain refusal: nothing about
+    the launch beyond what the state already named (its EHR)."""
+    error = StateReplayed(f"state of {launch.handle[:6]} replayed")
+    error.about(launch.connection)
+    if launch.state == LaunchState.ACTIVE and owns(cookies, launch.handle, launch.browser):
+        error.continue_url = reverse("portal:summary", args=[launch.handle])
+    return error
+
+
 def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
     """Steps 1 to 5, under a row lock; the state is spent whatever happens next."""
     if params.state is None:
@@ -123,7 +140,7 @@ def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
         if launch is None:
             raise StateMissing("unknown state")
         if launch.state_used_at is not None:
-            raise StateReplayed(f"state of {launch.handle[:6]} replayed").about(launch.connection)
+            raise _replayed(launch, cookies)
         launch.state_used_at = clock().now()
         refusal = _refusal(launch, params, cookies)
         if refusal is None:
