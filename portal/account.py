@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,15 +14,64 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.common import launch_for
+from smartapp.clock import clock
 from smartapp.launches import pages as launches
 from smartapp.middleware import allow_framing
-from smartapp.models import EhrConnection, Launch
+from smartapp.models import EhrConnection, Launch, TokenGrant
+from smartapp.summary import cache as section_cache
 
 
+@dataclass(frozen=True)
+class OpenLaunch:
+    """One launch active in this browser, as the home page lists it. Only its opaque handle
+    goes into a URL; the patient's name is shown when already known (see `_cached_name`)."""
+
+    handle: str
+    organisation: str
+    kind: str
+    started: datetime
+    patient: str
+    has_patient: bool
+
+
+def _cached_name(launch: Launch, live: set[object]) -> str:
+    """The patient's name from the encrypted summary cache, never from the EHR (a home page
+    listing 20 launches must not make 20 FHIR calls), and only while the launch's access token
+    is unexpired: past that, the grant is proven alive only by a page that refreshes it."""
+    if not launch.patient_id or launch.pk not in live:
+        return ""
+    cached = section_cache.get(section_cache.cache_scope(launch), "demographics")
+    return cached.items[0].name if cached is not None and cached.items else ""
+
+
+def open_launches(request: HttpRequest) -> list[OpenLaunch]:
+    active = launches.active_launches(request.COOKIES)
+    if not active:
+        return []
+    live = set(
+        TokenGrant.objects.filter(launch__in=active, expires_at__gt=clock().now()).values_list(
+            "launch_id", flat=True
+        )
+    )
+    return [
+        OpenLaunch(
+            handle=launch.handle,
+            organisation=launch.connection.name,
+            kind=launch.kind,
+            started=launch.created,
+            patient=_cached_name(launch, live),
+            has_patient=bool(launch.patient_id),
+        )
+        for launch in active
+    ]
+
+
+@never_cache  # what this browser has open: never from a shared cache
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     connections = EhrConnection.objects.filter(enabled=True)
-    return render(request, "portal/home.html", {"connections": connections})
+    context = {"connections": connections, "open_launches": open_launches(request)}
+    return render(request, "portal/home.html", context)
 
 
 def _signed_out_redirect(request: HttpRequest, ended: Sequence[Launch]) -> HttpResponse:

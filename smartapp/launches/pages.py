@@ -14,7 +14,7 @@ from django.db import transaction
 
 from smart.errors import GrantLost, LaunchEnded, LaunchNotFound, PatientUnavailable, SignedOut
 from smart.launch_states import LaunchEvent, LaunchState
-from smart.scopes import GrantedScopes
+from smart.scopes import GrantedScopes, LaunchKind
 from smartapp.clock import clock
 from smartapp.fhir.session import SmartSession
 from smartapp.launches.browser import MAX_LAUNCHES_PER_BROWSER, handles_in, owns
@@ -63,6 +63,20 @@ def _held(cookies: Mapping[str, str]) -> list[Launch]:
     """The launches whose cookie this browser holds, checked against their rows."""
     rows = Launch.objects.select_related("connection").filter(handle__in=handles_in(cookies))
     return [launch for launch in rows if owns(cookies, launch.handle, launch.browser)]
+
+
+def active_launches(cookies: Mapping[str, str]) -> list[Launch]:
+    """The active launches this browser holds (its own cookie checked), newest first."""
+    held = [launch for launch in _held(cookies) if launch.state == LaunchState.ACTIVE]
+    return sorted(held, key=lambda launch: launch.created, reverse=True)
+
+
+def picks_patient(launch: Launch) -> bool:
+    """A provider launch (no patient context from the EHR) that finds its patient here."""
+    return (
+        launch.kind == LaunchKind.PROVIDER
+        and GrantedScopes.parse(launch.granted_scope).user_level_patients
+    )
 
 
 def sign_out_all(cookies: Mapping[str, str]) -> list[Launch]:
