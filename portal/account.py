@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -34,7 +34,7 @@ class OpenLaunch:
     has_patient: bool
 
 
-def _cached_name(launch: Launch, live: set[object]) -> str:
+def _cached_name(launch: Launch, live: Collection[object]) -> str:
     """The patient's name from the encrypted summary cache, never from the EHR (a home page
     listing 20 launches must not make 20 FHIR calls), and only while the launch's access token
     is unexpired: past that, the grant is proven alive only by a page that refreshes it."""
