@@ -47,3 +47,10 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# The page-quality tests' fixtures (accessibility, layout, screenshots), from their modules.
+from tests.e2e.launches import wired  # noqa: E402
+from tests.e2e.synthea import synthea, synthea_data  # noqa: E402
+
+__all__ = ["synthea", "synthea_data", "wired"]
