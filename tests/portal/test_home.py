@@ -108,6 +108,7 @@ def test_sign_out_everywhere_from_the_home_page(sandbox, connect, browser) -> No
     first, second = two_launches(connect, browser)
     done = browser.client.post("/sign-out")
     assert done.status_code == 303
+    assert b"You have signed out" in browser.client.get(done["Location"]).content
     for launch in (first, second):
         launch.refresh_from_db()
         assert launch.state == LaunchState.SIGNED_OUT
