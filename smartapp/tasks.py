@@ -1,5 +1,6 @@
-"""Celery tasks: housekeeping on a schedule (CELERY_BEAT_SCHEDULE), the summary warm-up and
-token revocation after sign-out.
+"""Celery tasks: housekeeping on a schedule (CELERY_BEAT_SCHEDULE) and token revocation after
+sign-out. (There is no summary warm-up: the summary page streams its sections as they arrive,
+and a warm-up racing it would double the EHR's load for the first page.)
 
 Tasks carry ids, never a token in the clear or PHI: the revocation task's tokens are sealed
 with the app's key (`vault.revocation`), so the broker holds nothing usable. They import the
@@ -16,11 +17,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from smart.errors import SmartAppError
-from smart.launch_states import LaunchState
 from smartapp.launches.housekeeping import purge
-from smartapp.models import Launch
-from smartapp.summary.service import build_summary
 from smartapp.vault import revocation
 
 log = logging.getLogger(__name__)
@@ -40,32 +37,6 @@ def purge_launches() -> dict[str, int]:
     counts = purge()
     log.info("launches purged", extra=counts)
     return counts
-
-
-@shared_task(name="smartapp.tasks.warm_summary", ignore_result=True)
-def warm_summary(launch_id: str) -> None:
-    """Fill the summary cache right after a launch, so the first page is quick."""
-    launch = (
-        Launch.objects.select_related("connection")
-        .filter(pk=launch_id, state=LaunchState.ACTIVE)
-        .first()
-    )
-    if launch is None or not launch.patient_id:
-        return
-    try:
-        build_summary(launch)
-    except SmartAppError as error:
-        log.info("summary warm-up skipped", extra={"error_code": error.code})
-
-
-def queue_warm_up(launch: Launch) -> None:
-    """Queue the summary warm-up (eager without a broker); never fails the caller."""
-    if not launch.patient_id:
-        return
-    try:
-        warm_summary.delay(str(launch.pk))
-    except Exception as exc:
-        log.warning("summary warm-up not queued", extra={"error": type(exc).__name__})
 
 
 @shared_task(name=revocation.TASK, ignore_result=True)

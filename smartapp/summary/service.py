@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
@@ -118,48 +120,78 @@ def _tracked(name: str, fetch: Fetch) -> Section:
             _busy -= 1
 
 
-def _collect(futures: dict[Future[Section], str], deadline: Deadline) -> dict[str, Section]:
-    """Sections as they finish; those still running at the deadline are `unavailable`."""
-    done: dict[str, Section] = {}
-    pending = set(futures)
-    while pending and deadline.remaining() > 0:
-        finished, pending = wait(pending, timeout=deadline.remaining(), return_when=FIRST_EXCEPTION)
-        for future in finished:
-            name = futures[future]
-            try:
-                done[name] = future.result()
-            except GrantLost:
-                raise
-            except Exception:  # a bug in a builder must not take the page down
-                log.exception("summary section crashed", extra={"section": name})
-                done[name] = _unavailable(name, "error")
-    for future in pending:
-        done[futures[future]] = _unavailable(futures[future], "timeout")
-    return done
+@dataclass
+class SummaryRun:
+    """A summary build under way: the sections known at once (from the cache, or not shared)
+    and the rest as they arrive, in the order they finish, within the run's deadline.
+
+    The page streams it (the shell with `known` first, then each arrival); `collect` waits for
+    all of it. Whatever the deadline abandons stops: sections not started are cancelled and
+    running ones end with the deadline their FHIR calls carry."""
+
+    patient_id: str
+    order: tuple[str, ...]
+    known: dict[str, Section]
+    deadline: Deadline
+    _scope: str
+    _futures: dict[Future[Section], str] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Sections still being fetched, in the registry's order."""
+        fetching = set(self._futures.values())
+        return tuple(name for name in self.order if name in fetching)
+
+    def arrivals(self) -> Iterator[Section]:
+        """Each fetched section as it finishes; those still running at the deadline come last,
+        `unavailable` ("took too long"). GrantLost (the EHR refused a refreshed token) ends the
+        run: the whole page ends, not one section."""
+        pending = set(self._futures)
+        try:
+            while pending and self.deadline.remaining() > 0:
+                finished, pending = wait(
+                    pending, timeout=self.deadline.remaining(), return_when=FIRST_COMPLETED
+                )
+                for future in finished:
+                    yield self._arrived(future)
+            for future in pending:
+                yield _unavailable(self._futures[future], "timeout")
+        finally:
+            for future in self._futures:
+                future.cancel()  # not started yet: never will; running ones stop at the deadline
+
+    def _arrived(self, future: Future[Section]) -> Section:
+        name = self._futures[future]
+        try:
+            section = future.result()
+        except GrantLost:
+            raise
+        except Exception:  # a bug in a builder must not take the page down
+            log.exception("summary section crashed", extra={"section": name})
+            return _unavailable(name, "error")
+        if section.status in (SectionStatus.OK, SectionStatus.EMPTY, SectionStatus.PARTIAL):
+            section_cache.put(self._scope, section)
+        return section
+
+    def collect(self) -> PatientSummary:
+        """Wait for every section (or the deadline): the whole summary."""
+        built = dict(self.known)
+        built.update((section.name, section) for section in self.arrivals())
+        return PatientSummary(
+            SCHEMA_VERSION, self.patient_id, {name: built[name] for name in self.order}
+        )
 
 
-def _run(names: list[str], fetch: Fetch, deadline: Deadline) -> dict[str, Section]:
-    """Build sections in parallel, within the deadline. A 401 in any of them is handled by the
-    launch's session (one refresh, one retry); a refused refreshed token raises GrantLost."""
-    if not names:
-        return {}
-    pool = _shared_pool()
-    futures = {pool.submit(_tracked, name, fetch): name for name in names}
-    try:
-        return _collect(futures, deadline)
-    finally:
-        for future in futures:
-            future.cancel()  # not started yet: never will; running ones stop at the deadline
+def start_summary(
+    launch: Launch, *, refresh: bool | Collection[str] = False, only: Sequence[str] | None = None
+) -> SummaryRun:
+    """Start building the launch's patient summary: cached sections at once, the rest fetched
+    in parallel on the process's pool.
 
-
-def build_summary(
-    launch: Launch, *, refresh: bool = False, only: tuple[str, ...] | None = None
-) -> PatientSummary:
-    """The summary of the launch's patient: cached sections, fresh ones for the rest.
-
-    `only` names the sections wanted (all of the registry's, in its order, by default).
+    `only` names the sections wanted (all of the registry's, in its order, by default);
+    `refresh` bypasses the cache for every section (True) or for those named.
     """
-    only = sections.section_names() if only is None else only
+    order = tuple(sections.section_names() if only is None else only)
     granted = GrantedScopes.parse(launch.granted_scope)
     scope = section_cache.cache_scope(launch)
     # Even a page served wholly from the cache first proves the grant is alive: it refreshes
@@ -167,22 +199,28 @@ def build_summary(
     session = SmartSession(launch)
     session.ensure_token()
     deadline = session.deadline = Deadline.after(float(getattr(settings, "SUMMARY_BUDGET_S", 8)))
-    built: dict[str, Section] = {}
+    run = SummaryRun(launch.patient_id, order, {}, deadline, scope)
     wanted = []
-    for name in only:
+    for name in order:
+        fresh = refresh is True or (not isinstance(refresh, bool) and name in refresh)
         if not _shared(name, granted):
-            built[name] = Section(name, SectionStatus.NOT_SHARED)
-        elif not refresh and (hit := section_cache.get(scope, name)) is not None:
-            built[name] = hit
+            run.known[name] = Section(name, SectionStatus.NOT_SHARED)
+        elif not fresh and (hit := section_cache.get(scope, name)) is not None:
+            run.known[name] = hit
         else:
             wanted.append(name)
     if wanted:
-        fetched = _run(wanted, Fetch(session), deadline)
-        for section in fetched.values():
-            if section.status in (SectionStatus.OK, SectionStatus.EMPTY, SectionStatus.PARTIAL):
-                section_cache.put(scope, section)
-        built.update(fetched)
-    return PatientSummary(SCHEMA_VERSION, launch.patient_id, {n: built[n] for n in only})
+        pool, fetch = _shared_pool(), Fetch(session)
+        run._futures = {pool.submit(_tracked, name, fetch): name for name in wanted}
+    return run
+
+
+def build_summary(
+    launch: Launch, *, refresh: bool | Collection[str] = False, only: Sequence[str] | None = None
+) -> PatientSummary:
+    """The summary of the launch's patient: cached sections, fresh ones for the rest, all of
+    it (`start_summary(...).collect()`)."""
+    return start_summary(launch, refresh=refresh, only=only).collect()
 
 
 def drilldown_session(launch: Launch) -> SmartSession:

@@ -19,11 +19,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from django.db import connections
-from django.test import Client
 
 from smart.launch_states import LaunchState
 from smartapp.models import Launch
-from tests.fixtures.app import AppBrowser
+from tests.fixtures.app import AppBrowser, PageClient
 from tests.fixtures.sandbox import LAUNCH
 from tests.smartapp.launches.test_launch_flow import patient_name
 
@@ -37,7 +36,7 @@ def jar(cookies: SimpleCookie) -> dict[str, str]:
 
 
 def client_with(cookies: dict[str, str]) -> Client:
-    client = Client()
+    client = PageClient()
     for name, value in cookies.items():
         client.cookies[name] = value
     return client
@@ -138,7 +137,10 @@ def test_two_first_contact_launches_from_a_new_browser(sandbox, connect) -> None
                 assert str(target).startswith(LAUNCH)
                 targets.append(dict(target.params))
             starts = together(
-                *(lambda params=params: Client().get("/smart/launch", params) for params in targets)
+                *(
+                    lambda params=params: PageClient().get("/smart/launch", params)
+                    for params in targets
+                )
             )
             assert [r.status_code for r in starts] == [302, 302], trial
             cookies: dict[str, str] = {}

@@ -49,7 +49,7 @@ def test_standalone_patient_launch(sandbox, connect, browser, kind, version) -> 
     page = browser.launch(browser.start_standalone(connection), user="Patient/pat-06")
     assert page.status_code == 200
     assert patient_name(page) == "Elizabeth Garcia"
-    assert b'class="patient-banner"' in page.content  # standalone: the app shows the banner
+    assert b'class="patient-line area-patient"' in page.content  # standalone: the app shows it
     launch = Launch.objects.get()
     assert launch.kind == "patient"
     assert launch.fhir_user.endswith("/Patient/pat-06")

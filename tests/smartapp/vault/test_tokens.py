@@ -172,9 +172,14 @@ def test_a_refused_refreshed_token_ends_the_session(sandbox, connect, browser, m
 
     monkeypatch.setattr(fhir_api, "bearer_token", refuse_every_token)
     cache.clear()
-    response = browser.client.get(f"/l/{launch.handle}/")
-    refused(response, 401, "session_ended")
+    # The summary is streamed: the refusal comes after the page began, so the page ends with
+    # "your session has ended" in place of the sections ...
+    page = browser.client.get(f"/l/{launch.handle}/").content.decode()
+    assert 'data-stream-ended="grant_lost"' in page
+    assert 'data-section="problems"' not in page
     assert refreshes(sandbox) == 1  # at most one refresh, at most one retry
+    # ... and the launch is over: the next page is the clear 401.
+    refused(browser.client.get(f"/l/{launch.handle}/"), 401, "session_ended")
 
 
 def test_sign_out_revokes_and_forgets(sandbox, connect, browser) -> None:

@@ -1,0 +1,184 @@
+"""The summary page, streamed: the shell first, each section as it arrives.
+
+The shell (app header, patient line, every section's card or its placeholder) is rendered and
+sent before any FHIR call has to finish, so the time to first byte does not depend on the EHR.
+Sections from the cache (or not shared) are in the shell already; each of the others follows
+in its own chunk as soon as it is built, and one that misses the summary budget arrives as
+"took too long" with its own "try again", never holding the others. A small script from our
+own origin (`static/js/summary.js`) moves each arrival into its placeholder, so the page reads
+in the registry's order; without scripts, CSS hides a placeholder once its section is there.
+
+Layout and wording rules are in docs/pages.md; the streamed markup is one template rendered
+once, cut at ARRIVALS (autoescaping means no EHR text can contain that comment).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smart.errors import GrantLost
+from smart.scopes import LaunchKind
+from smartapp.models import Launch
+from smartapp.summary import sections as registry
+from smartapp.summary.contract import Demographics, Section
+from smartapp.summary.observations import VITAL_KINDS
+from smartapp.summary.service import SummaryRun
+
+log = logging.getLogger(__name__)
+
+ARRIVALS = "<!-- arrivals -->"
+# A section fetched more than this long before the page is shown says how old it is.
+STALE_AFTER = timedelta(minutes=1)
+
+# Patient-facing titles (standalone patient launches); the clinical title is one tap away.
+PATIENT_TITLES: Mapping[str, Any] = {
+    "demographics": _("About you"),
+    "problems": _("Your health problems"),
+    "medications": _("Your medicines"),
+    "allergies": _("Your allergies"),
+    "immunizations": _("Your vaccinations"),
+    "vitals": _("Your latest measurements"),
+    "labs": _("Your test results"),
+    "encounters": _("Your visits"),
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """One section's card on the summary: the rows it shows of how many ("N of M"), its title
+    for this audience and its age when it differs from the page's."""
+
+    spec: registry.SectionSpec
+    section: Section
+    age: str
+    rows: tuple[Any, ...]
+    title: str
+    clinical_title: str | None  # shown one tap away when `title` is the patient-facing one
+
+    @property
+    def shown(self) -> int:
+        return len(self.rows)
+
+    @property
+    def total(self) -> int:
+        return len(self.section.items)
+
+
+def stale_age(section: Section, now: datetime) -> str:
+    """ "5 minutes ago" for a section fetched before this page (from the cache), else ""."""
+    if not section.retrieved_at:
+        return ""
+    elapsed = now - datetime.fromisoformat(section.retrieved_at)
+    if elapsed < STALE_AFTER:
+        return ""
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 120:
+        return str(_("%(n)d minutes ago") % {"n": minutes})
+    return str(_("%(n)d hours ago") % {"n": minutes // 60})
+
+
+def ordered_rows(name: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Abnormal lab results first (stable: newest first within each group)."""
+    if name == "labs":
+        return tuple(sorted(items, key=lambda result: not getattr(result, "abnormal", False)))
+    return items
+
+
+def card_for(section: Section, *, patient_facing: bool, now: datetime) -> Card:
+    spec = registry.spec_for(section.name)
+    items = ordered_rows(section.name, section.items)
+    rows = items if spec.card_limit is None else items[: spec.card_limit]
+    title = PATIENT_TITLES.get(spec.name) if patient_facing else None
+    return Card(
+        spec,
+        section,
+        stale_age(section, now),
+        rows,
+        str(title) if title else spec.title,
+        spec.title if title else None,
+    )
+
+
+def _demographics(section: Section | None) -> Demographics | None:
+    return section.items[0] if section is not None and section.items else None
+
+
+class SummaryPage:
+    """One streamed summary page for a started SummaryRun."""
+
+    def __init__(self, request: HttpRequest, launch: Launch, run: SummaryRun) -> None:
+        self.request = request
+        self.launch = launch
+        self.run = run
+        self.now = timezone.now()
+        self.patient_facing = launch.kind == LaunchKind.PATIENT
+        get_token(request)  # the sign-out form's CSRF cookie goes out with the headers
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "launch": self.launch,
+            "vital_kinds": VITAL_KINDS,
+            "patient_facing": self.patient_facing,
+            "on_summary": True,  # the patient line shows only if the EHR wants a banner
+            "shown_at": self.now,
+            **extra,
+        }
+
+    def _card(self, section: Section) -> Card:
+        return card_for(section, patient_facing=self.patient_facing, now=self.now)
+
+    def shell(self) -> tuple[str, str]:
+        """The page before and after the arrivals (rendered now, before the stream starts)."""
+        known = self.run.known
+        slots = []
+        for name in self.run.order:
+            spec = registry.spec_for(name)
+            card = self._card(known[name]) if name in known else None
+            title = PATIENT_TITLES.get(name) if self.patient_facing else None
+            slots.append((card, spec, str(title) if title else spec.title))
+        html = render_to_string(
+            "portal/summary.html",
+            self._context(
+                slots=slots,
+                patient=_demographics(known.get("demographics")),
+                patient_pending="demographics" in self.run.pending,
+                arrivals_marker=ARRIVALS,
+            ),
+            self.request,
+        )
+        top, _marker, bottom = html.partition(ARRIVALS)
+        return top, bottom
+
+    def arrival(self, section: Section) -> str:
+        card = self._card(section)
+        context = self._context(card=card, spec=card.spec, section=section, age=card.age)
+        if section.name == "demographics":
+            context["patient"] = context["demographics"] = _demographics(section)
+        return render_to_string("portal/_arrival.html", context, self.request)
+
+    def stream(self) -> Iterator[str]:
+        top, bottom = self.shell()
+        yield top
+        try:
+            for section in self.run.arrivals():
+                yield self.arrival(section)
+        except GrantLost:
+            yield self._ended(grant_lost=True)
+        except Exception:  # the headers are gone: say so on the page, never a broken stream
+            log.exception("summary stream failed")
+            yield self._ended(grant_lost=False)
+        yield bottom
+
+    def _ended(self, *, grant_lost: bool) -> str:
+        context = self._context(grant_lost=grant_lost)
+        return render_to_string("portal/_stream_ended.html", context, self.request)
