@@ -35,7 +35,7 @@ def jar(cookies: SimpleCookie) -> dict[str, str]:
     return {name: morsel.value for name, morsel in cookies.items()}
 
 
-def client_with(cookies: dict[str, str]) -> Client:
+def client_with(cookies: dict[str, str]) -> PageClient:
     client = PageClient()
     for name, value in cookies.items():
         client.cookies[name] = value

@@ -4,7 +4,6 @@ directly from the sandbox's store with the test's own (independent) reading of t
 from __future__ import annotations
 
 import re
-
 import time
 from decimal import Decimal
 
