@@ -71,6 +71,12 @@ e2e: $(STAMP) browser
 fidelity: $(STAMP)
 	FIDELITY_BUNDLES=$(FIDELITY_BUNDLES) $(BIN)/pytest -m fidelity tests/fidelity -p no:cacheprovider -q
 
+# The summary's screenshots in docs/screenshots/ (three Synthea patients and one edge patient,
+# in the chart iframe at 1280x680 and on a phone at 390x844); its README lists them.
+.PHONY: screenshots
+screenshots: $(STAMP) browser
+	SCREENSHOTS=1 $(BIN)/pytest -m e2e tests/e2e/test_screenshots.py -p no:cacheprovider -q $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
