@@ -166,6 +166,19 @@ def ehr_launch(bench: Bench, app: Server, iss: str, patient: str) -> tuple[httpx
     return client, summary_url
 
 
+def timed_stream(client: httpx.Client, url: str) -> tuple[float, float]:
+    """(time to first byte, time to the last byte) of a streamed page."""
+    started = time.perf_counter()
+    with client.stream("GET", url) as response:
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        chunks = response.iter_raw()
+        next(chunks)
+        first = time.perf_counter() - started
+        for _ in chunks:
+            pass
+    return first, time.perf_counter() - started
+
+
 def timed_get(client: httpx.Client, url: str) -> float:
     started = time.perf_counter()
     response = client.get(url)

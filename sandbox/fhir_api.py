@@ -239,6 +239,7 @@ def _fault(site: SandboxSite, resource_type: str) -> HttpResponse | None:
     options = site.options
     if options.latency_ms:
         time.sleep(options.latency_ms / 1000)
+    stats.record(stats.FHIR_ANSWERED, resource_type)
     rule = options.fail.get(resource_type) or options.fail.get("*")
     roll = random.random()  # noqa: S311 - fault injection, not cryptography
     if rule is None or roll >= rule.rate:

@@ -18,6 +18,9 @@ _since = time.time()
 TOKEN_REQUESTS = "token_requests"  # noqa: S105 - a counter name; "<grant_type> <client_id>"
 REFRESH_REUSE_REJECTED = "refresh_reuse_rejected"  # "<client_id>"
 FHIR_REQUESTS = "fhir_requests"  # "<resource type>"
+# FHIR calls whose simulated latency has passed (the answer goes out next): lets a test tell
+# what a page showed before any FHIR call could have completed.
+FHIR_ANSWERED = "fhir_answered"  # "<resource type>"
 DISCOVERY_REQUESTS = (
     "discovery_requests"  # "smart-configuration", "metadata", "openid-configuration"
 )
@@ -37,7 +40,13 @@ def value(counter: str, key: str) -> int:
 def snapshot() -> dict[str, Any]:
     with _lock:
         body: dict[str, Any] = {name: dict(counts) for name, counts in _counters.items()}
-    for name in (TOKEN_REQUESTS, REFRESH_REUSE_REJECTED, FHIR_REQUESTS, DISCOVERY_REQUESTS):
+    for name in (
+        TOKEN_REQUESTS,
+        REFRESH_REUSE_REJECTED,
+        FHIR_REQUESTS,
+        FHIR_ANSWERED,
+        DISCOVERY_REQUESTS,
+    ):
         body.setdefault(name, {})
     body.pop(GRANT_SUCCESSES, None)
     body["since"] = _since

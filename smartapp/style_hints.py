@@ -82,6 +82,24 @@ def _fetch(url: str) -> dict[str, str]:
         return {}
 
 
+COLOURS = frozenset(prop for prop, pattern in PROPERTIES.values() if pattern is COLOR)
+
+
+def _sheet(properties: dict[str, str]) -> str:
+    """The properties as CSS. The EHR's colours are a light palette: they apply unless the
+    user asked for a dark theme (`prefers-color-scheme`), where ours keep the text legible."""
+
+    def rule(names: list[str]) -> str:
+        return ":root {\n" + "".join(f"  {n}: {properties[n]};\n" for n in names) + "}\n"
+
+    colours = sorted(n for n in properties if n in COLOURS)
+    others = sorted(n for n in properties if n not in COLOURS)
+    css = rule(others) if others else ""
+    if colours:
+        css += "@media not (prefers-color-scheme: dark) {\n" + rule(colours) + "}\n"
+    return css
+
+
 def stylesheet(url: str, origins: Collection[str]) -> str:
     """`:root { ... }` from the EHR's style document, or an empty sheet.
 
@@ -92,8 +110,6 @@ def stylesheet(url: str, origins: Collection[str]) -> str:
     key = "smart-style:" + hashlib.sha256(url.encode()).hexdigest()
     css = cache.get(key)
     if css is None:
-        properties = _fetch(url)
-        body = "".join(f"  {name}: {value};\n" for name, value in sorted(properties.items()))
-        css = f":root {{\n{body}}}\n" if body else ""
+        css = _sheet(_fetch(url))
         cache.set(key, css, 3600)
     return str(css)

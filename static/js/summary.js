@@ -36,7 +36,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Records not yet delivered would be dropped by disconnect(): place those first, then
+    // sweep once more for any section whose placeholder is still there.
+    observer.takeRecords().forEach(function (record) {
+      record.addedNodes.forEach(place);
+    });
     observer.disconnect();
+    document.querySelectorAll("[data-section], .patient-line, .stream-ended").forEach(place);
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () {
