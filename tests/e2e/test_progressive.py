@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LATENCY_MS = 2000
 
 
-def answered(world: World) -> dict[str, int]:
-    stats = httpx.get(f"{world.ehr}/sandbox/stats", timeout=10).json()
+def answered(ehr: str) -> dict[str, int]:
+    stats = httpx.get(f"{ehr}/sandbox/stats", timeout=10).json()
     return dict(stats["fhir_answered"])
 
 
@@ -37,14 +37,14 @@ def test_shell_and_patient_line_before_any_fhir_answer(world: World) -> None:  #
     cache.clear()  # cold again: every section must come from the slow EHR
     httpx.post(f"{world.ehr}/sandbox/stats/reset", timeout=10)
     page.goto(summary, wait_until="commit")  # the first byte
-    assert answered(world) == {}
+    assert answered(world.ehr) == {}
     page.wait_for_selector("[data-testid=patient-line]", state="attached")
-    assert answered(world) == {}  # the patient line came before any FHIR answer
+    assert answered(world.ehr) == {}  # the patient line came before any FHIR answer
     assert page.locator("[data-pending-section]").count() == len(section_names())
     assert page.locator("[data-section]").count() == 0
 
     page.wait_for_load_state("load")
-    assert answered(world)  # the sections needed the EHR ...
+    assert answered(world.ehr)  # the sections needed the EHR ...
     assert page.locator("[data-pending-section]").count() == 0
     # ... and took their placeholders' places: the page reads in the registry's order.
     order = page.locator("[data-section]").evaluate_all(
