@@ -118,6 +118,13 @@ def sign_in(page: Page, user: str, untick: tuple[str, ...] = ()) -> None:
     page.click("button[value=allow]")
 
 
+def sections_loaded(page: Page) -> None:
+    """The streamed summary has ended: the document is loaded and every placeholder has
+    given way to its section."""
+    page.wait_for_load_state("load")
+    assert page.locator("[data-pending-section]").count() == 0
+
+
 def patient_name(page: Page) -> str:
     return page.locator("[data-testid=patient-name]").inner_text()
 
@@ -314,6 +321,7 @@ def test_the_summary_page_reads_well(world: World) -> None:
     page.goto(f"{world.app}/")
     page.click("text=Sign in with Sandbox EHR")
     sign_in(page, "Patient/pat-03")
+    sections_loaded(page)
     assert page.locator("#vitals tr[data-vital=blood-pressure]").count() == 1
     assert page.locator("#labs tbody tr").count() >= 5
     assert page.locator("#vitals [data-status=ok]").count() == 1

@@ -5,6 +5,7 @@ the budget on its own, with its own retry; freshness once per page."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -30,7 +31,7 @@ def launched(sandbox, connect, browser, patient: str = "pat-03", **options) -> t
 
 
 def chunks(client: Client, url: str) -> list[str]:
-    response = client.get(url)
+    response: Any = client.get(url)
     assert response.status_code == 200
     assert response.streaming
     return [chunk.decode() for chunk in response.streaming_content]
@@ -89,7 +90,7 @@ def test_a_section_past_the_budget_arrives_last_on_its_own_with_its_own_retry(
 
 def test_the_page_is_never_cached_and_not_buffered_by_proxies(sandbox, connect, browser) -> None:
     client, handle = launched(sandbox, connect, browser)
-    response = client.get(f"/l/{handle}/")
+    response: Any = client.get(f"/l/{handle}/")
     assert "no-store" in response["Cache-Control"]
     assert response["X-Accel-Buffering"] == "no"
     b"".join(response.streaming_content)
