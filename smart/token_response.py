@@ -3,7 +3,8 @@
 RFC 6749 5.1 and SMART App Launch 2.x: `access_token`, `token_type` (Bearer, compared
 case-insensitively) and `scope` are required; `expires_in` is expected; the launch context
 (`patient`, `encounter`, `fhirContext`, `need_patient_banner`, `smart_style_url`, `intent`,
-`tenant`), `refresh_token` and `id_token` are optional. Unknown fields are ignored.
+`tenant`, and `locale`, which some EHRs send as a launch context parameter), `refresh_token`
+and `id_token` are optional. Unknown fields are ignored.
 
 The answer comes from another organisation's server, so every value is bounded here, before
 it reaches a database column, a URL or a log line (issue 12):
@@ -11,6 +12,8 @@ it reaches a database column, a URL or a log line (issue 12):
 - no control characters (NUL, CR, LF, DEL...) and nothing that is not UTF-8 in any string:
   PostgreSQL refuses NUL in text, and a CR/LF/NUL in a URL path is an invalid request line;
 - `patient` and `encounter` are FHIR ids (`[A-Za-z0-9-.]{1,64}`): they go into URL paths;
+- `locale` a BCP-47-like language tag (`es`, `es-MX`, `zh-Hant-TW`, at most 35 characters);
+  anything else is ignored, not refused: the language only changes the page's wording;
 - `intent` and `tenant` at most 200 characters (the launch record's columns), `scope` and the
   tokens within generous caps;
 - `expires_in` a positive whole number of seconds, **clamped** to one day. Clamping rather
@@ -25,6 +28,7 @@ so the caller can give them back to the EHR (RFC 7009) instead of leaving them l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +43,9 @@ MAX_SCOPE_CHARS = 16 * 1024
 MAX_TOKEN_CHARS = 64 * 1024  # access, refresh and id tokens (JWTs can be large, not this large)
 MAX_URL_CHARS = 2048
 MAX_CONTEXT_ITEMS = 100  # fhirContext entries
+MAX_LOCALE_CHARS = 35  # the launch record's column (RFC 5646 4.4.1's advice)
+# A language (2-3 letters, or 4-8 registered) and optional subtags (script, region, variants).
+LOCALE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True, repr=False)
@@ -77,6 +84,7 @@ class TokenResponse:
     fhir_context: tuple[Mapping[str, Any], ...] = field(default=())
     intent: str | None = None
     tenant: str | None = None
+    locale: str | None = None  # a language tag, checked by LOCALE; supported or not
 
     def __repr__(self) -> str:  # never print a token, even in a traceback
         return f"TokenResponse(scope={self.scope!r}, patient={self.patient!r}, ...)"
@@ -112,6 +120,7 @@ class TokenResponse:
             fhir_context=_fhir_context(body.get("fhirContext")),
             intent=_text(body, "intent", MAX_CONTEXT_CHARS),
             tenant=_text(body, "tenant", MAX_CONTEXT_CHARS),
+            locale=_locale(body.get("locale")),
         )
 
 
@@ -139,6 +148,13 @@ def _text(body: Mapping[str, Any], name: str, max_chars: int, required: bool = F
     if not _is_clean(value):
         raise TokenResponseInvalid(f"token response {name} holds control characters")
     return value
+
+
+def _locale(value: Any) -> str | None:
+    """A language tag, or None for anything that is not one (ignored, never refused)."""
+    if not isinstance(value, str) or len(value) > MAX_LOCALE_CHARS:
+        return None
+    return value if LOCALE.fullmatch(value) else None
 
 
 def _fhir_id(body: Mapping[str, Any], name: str) -> str | None:

@@ -162,6 +162,9 @@ class Launch(EncryptedFields, models.Model):
     fhir_context = models.JSONField(default=list, blank=True)
     intent = models.CharField(max_length=200, blank=True)
     tenant = models.CharField(max_length=200, blank=True)
+    # The EHR's `locale` launch context (a checked language tag; "" when none was sent). Its
+    # pages use it when the app has that language (portal.common.launch_for).
+    locale = models.CharField(max_length=35, blank=True, default="")
     failure_code = models.CharField(max_length=60, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

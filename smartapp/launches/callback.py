@@ -216,6 +216,7 @@ def _accept(launch: Launch, tokens: TokenResponse, identity: dict[str, Any]) -> 
             locked.fhir_context = list(tokens.fhir_context)
             locked.intent = tokens.intent or ""
             locked.tenant = tokens.tenant or ""
+            locked.locale = tokens.locale or ""
             locked.browser = binding.hash
             locked.transition(LaunchEvent.TOKENS_ACCEPTED)
             locked.save()

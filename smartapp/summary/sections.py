@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from smartapp.summary import builders
 from smartapp.summary.contract import Section
 
@@ -19,7 +21,7 @@ from smartapp.summary.contract import Section
 @dataclass(frozen=True)
 class SectionSpec:
     name: str
-    title: str  # the card's heading
+    title: str  # the card's heading (English, marked for translation: gettext at render)
     resource_types: tuple[str, ...]  # shared when read access to any of these was granted
     ttl_s: int  # how long the section is cached (SUMMARY_CACHE_TTL_S overrides)
     builder: Callable[[builders.Fetch], Section]
@@ -33,7 +35,7 @@ class SectionSpec:
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "demographics",
-        "Patient details",
+        gettext_noop("Patient details"),
         ("Patient",),
         15 * 60,
         builders.demographics_section,
@@ -42,7 +44,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "problems",
-        "Active problems",
+        gettext_noop("Active problems"),
         ("Condition",),
         5 * 60,
         builders.problems_section,
@@ -50,7 +52,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "medications",
-        "Active medications",
+        gettext_noop("Active medications"),
         ("MedicationRequest", "MedicationStatement"),
         2 * 60,
         builders.medications_section,
@@ -59,7 +61,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "allergies",
-        "Allergies and intolerances",
+        gettext_noop("Allergies and intolerances"),
         ("AllergyIntolerance",),
         5 * 60,
         builders.allergies_section,
@@ -67,7 +69,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "immunizations",
-        "Immunizations",
+        gettext_noop("Immunizations"),
         ("Immunization",),
         5 * 60,
         builders.immunizations_section,
@@ -75,7 +77,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "vitals",
-        "Latest vital signs",
+        gettext_noop("Latest vital signs"),
         ("Observation",),
         60,
         builders.vitals_section,
@@ -85,7 +87,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "labs",
-        "Recent lab results",
+        gettext_noop("Recent lab results"),
         ("Observation",),
         60,
         builders.labs_section,
@@ -94,7 +96,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "encounters",
-        "Recent encounters",
+        gettext_noop("Recent encounters"),
         ("Encounter",),
         5 * 60,
         builders.encounters_section,

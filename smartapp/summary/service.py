@@ -30,6 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from smart.errors import GrantLost, SmartAppError
 from smart.scopes import GrantedScopes
@@ -51,9 +52,9 @@ from smartapp.summary.fetch import Fetch
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_REASONS = {
-    "timeout": "The EHR took too long to answer.",
-    "forbidden": "The EHR did not allow the app to read this.",
-    "error": "The EHR could not answer just now.",
+    "timeout": gettext_noop("The EHR took too long to answer."),
+    "forbidden": gettext_noop("The EHR did not allow the app to read this."),
+    "error": gettext_noop("The EHR could not answer just now."),
 }
 
 
