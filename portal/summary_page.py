@@ -23,7 +23,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from smart.errors import GrantLost
@@ -104,8 +105,8 @@ def card_for(section: Section, *, patient_facing: bool, now: datetime) -> Card:
         section,
         stale_age(section, now),
         rows,
-        str(title) if title else spec.title,
-        spec.title if title else None,
+        str(title) if title else gettext(spec.title),
+        gettext(spec.title) if title else None,
     )
 
 
@@ -123,6 +124,8 @@ class SummaryPage:
         self.now = timezone.now()
         self.patient_facing = launch.kind == LaunchKind.PATIENT
         get_token(request)  # the sign-out form's CSRF cookie goes out with the headers
+        # The stream renders after the view has returned: keep the request's language.
+        self.language = translation.get_language()
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -145,7 +148,7 @@ class SummaryPage:
             spec = registry.spec_for(name)
             card = self._card(known[name]) if name in known else None
             title = PATIENT_TITLES.get(name) if self.patient_facing else None
-            slots.append((card, spec, str(title) if title else spec.title))
+            slots.append((card, spec, str(title) if title else gettext(spec.title)))
         html = render_to_string(
             "portal/summary.html",
             self._context(
@@ -167,11 +170,14 @@ class SummaryPage:
         return render_to_string("portal/_arrival.html", context, self.request)
 
     def stream(self) -> Iterator[str]:
-        top, bottom = self.shell()
+        with translation.override(self.language):
+            top, bottom = self.shell()
         yield top
         try:
             for section in self.run.arrivals():
-                yield self.arrival(section)
+                with translation.override(self.language):
+                    chunk = self.arrival(section)
+                yield chunk
         except GrantLost:
             yield self._ended(grant_lost=True)
         except Exception:  # the headers are gone: say so on the page, never a broken stream
@@ -181,4 +187,5 @@ class SummaryPage:
 
     def _ended(self, *, grant_lost: bool) -> str:
         context = self._context(grant_lost=grant_lost)
-        return render_to_string("portal/_stream_ended.html", context, self.request)
+        with translation.override(self.language):
+            return render_to_string("portal/_stream_ended.html", context, self.request)
