@@ -52,3 +52,32 @@ def test_shell_and_patient_line_before_any_fhir_answer(world: World) -> None:  #
     )
     assert order == list(section_names())
     assert page.locator("[data-testid=patient-name]").inner_text()
+
+
+def test_skip_link_print_button_and_printed_header(world: World) -> None:  # noqa: F811
+    world.connect()
+    page = world.page()
+    page.goto(f"{world.app}/")
+    page.click("text=Sign in with Sandbox EHR")
+    sign_in(page, "Patient/pat-03")
+    page.wait_for_url(f"{world.app}/l/**")
+    page.wait_for_load_state("load")
+    # The first Tab reaches the skip link, which lands on the main content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    # The print button is shown by the page's script and prints the page.
+    assert page.locator("[data-print]").is_visible()
+    page.evaluate("window.print = () => { document.body.dataset.printed = 'yes' }")
+    page.click("[data-print]")
+    assert page.evaluate("document.body.dataset.printed") == "yes"
+    # Printed: no controls, and the patient line with the printed-on time on every page
+    # (a fixed element repeats on each printed page).
+    page.emulate_media(media="print")
+    assert not page.locator(".page-actions").is_visible()
+    line = page.locator("[data-testid=patient-line]")
+    assert line.evaluate("e => getComputedStyle(e).position") == "fixed"
+    printed_on = line.locator("[data-printed-on]")
+    assert printed_on.is_visible()
+    assert printed_on.inner_text()
