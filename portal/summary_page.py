@@ -126,6 +126,9 @@ class SummaryPage:
         get_token(request)  # the sign-out form's CSRF cookie goes out with the headers
         # The stream renders after the view has returned: keep the request's language.
         self.language = translation.get_language()
+        # The shell is rendered now, inside the view: a failure here is an ordinary error
+        # page (SmartErrorMiddleware, 500.html), never a stream cut short.
+        self.top, self.bottom = self.shell()
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -170,20 +173,23 @@ class SummaryPage:
         return render_to_string("portal/_arrival.html", context, self.request)
 
     def stream(self) -> Iterator[str]:
-        with translation.override(self.language):
-            top, bottom = self.shell()
-        yield top
+        """The shell, each arrival, the end of the page. Whatever ends the stream (the last
+        section, a client gone, a failure) cancels what the run has not started."""
         try:
-            for section in self.run.arrivals():
-                with translation.override(self.language):
-                    chunk = self.arrival(section)
-                yield chunk
-        except GrantLost:
-            yield self._ended(grant_lost=True)
-        except Exception:  # the headers are gone: say so on the page, never a broken stream
-            log.exception("summary stream failed")
-            yield self._ended(grant_lost=False)
-        yield bottom
+            yield self.top
+            try:
+                for section in self.run.arrivals():
+                    with translation.override(self.language):
+                        chunk = self.arrival(section)
+                    yield chunk
+            except GrantLost:
+                yield self._ended(grant_lost=True)
+            except Exception:  # the headers are gone: say so on the page, never a cut stream
+                log.exception("summary stream failed")
+                yield self._ended(grant_lost=False)
+            yield self.bottom
+        finally:
+            self.run.cancel()
 
     def _ended(self, *, grant_lost: bool) -> str:
         context = self._context(grant_lost=grant_lost)

@@ -41,7 +41,11 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse | StreamingHttpRe
     if not launch.patient_id:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
     run = summary_service.start_summary(launch, refresh=_refresh(request))
-    page = SummaryPage(request, launch, run)
+    try:
+        page = SummaryPage(request, launch, run)  # renders the shell
+    except BaseException:
+        run.cancel()
+        raise
     response = StreamingHttpResponse(page.stream(), content_type="text/html; charset=utf-8")
     # Proxies (nginx) would otherwise hold the shell back until the last section is in.
     response["X-Accel-Buffering"] = "no"

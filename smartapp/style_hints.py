@@ -96,7 +96,7 @@ def _sheet(properties: dict[str, str]) -> str:
     others = sorted(n for n in properties if n not in COLOURS)
     css = rule(others) if others else ""
     if colours:
-        css += "@media not (prefers-color-scheme: dark) {\n" + rule(colours) + "}\n"
+        css += "@media not all and (prefers-color-scheme: dark) {\n" + rule(colours) + "}\n"
     return css
 
 

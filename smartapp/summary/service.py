@@ -158,8 +158,13 @@ class SummaryRun:
             for future in pending:
                 yield _unavailable(self._futures[future], "timeout")
         finally:
-            for future in self._futures:
-                future.cancel()  # not started yet: never will; running ones stop at the deadline
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Sections not started yet never will; running ones stop at the deadline their FHIR
+        calls carry. (A page that stops reading, a client gone, calls this too.)"""
+        for future in self._futures:
+            future.cancel()
 
     def _arrived(self, future: Future[Section]) -> Section:
         name = self._futures[future]
