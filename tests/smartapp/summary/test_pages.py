@@ -32,7 +32,9 @@ Y_TICK = re.compile(r'<text class="axis y-tick" x="\d+" y="([\d.]+)"[^>]*>([\d.-
 BAND = re.compile(
     r'<rect class="band band-\d" data-band x="\d+" y="([\d.]+)" width="\d+" height="([\d.]+)">'
 )
-DATE_CELL = re.compile(r'<td data-field="date"[^>]*>(?:<time datetime="([^"]*)">([^<]*)</time>)?</td>')
+DATE_CELL = re.compile(
+    r'<td data-field="date"[^>]*>(?:<time datetime="([^"]*)">([^<]*)</time>)?</td>'
+)
 
 
 def markers(html: str, series: int = 1) -> list[tuple[float, float, str]]:
