@@ -6,7 +6,8 @@ misconfigured deploy stops before it serves a request rather than at the first l
 `settings.py` calls it once with `os.environ`; tests call it with plain dicts.
 
 The variables are VARIABLES below: DEBUG, SECRET_KEY, ALLOWED_HOSTS, APP_BASE_URL,
-DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS, SECURE_SSL_REDIRECT, LOG_LEVEL, then the
+DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS, SECURE_SSL_REDIRECT, LOG_LEVEL, METRICS_TOKEN,
+AUDIT_ARCHIVE_DIR, then the
 tunables in `config/tunables.py` (each optional, with its default and the range it must fall
 in).
 README.md#configuration says what each means, and .env.example lists them (a test checks).
@@ -46,6 +47,8 @@ VARIABLES = (
     "TOKEN_ENCRYPTION_KEYS",
     "SECURE_SSL_REDIRECT",
     "LOG_LEVEL",
+    "METRICS_TOKEN",
+    "AUDIT_ARCHIVE_DIR",
     *TUNABLES,
 )
 
@@ -101,6 +104,8 @@ class AppConfig:
     token_encryption_keys: tuple[bytes, ...]
     secure_ssl_redirect: bool
     log_level: str
+    metrics_token: str | None  # the bearer secret for /metrics; None: /metrics answers 404
+    audit_archive_dir: Path  # where retention writes audit segments before deleting them
     session: SessionConfig
     fhir: FhirConfig
     summary: SummaryConfig
@@ -298,6 +303,17 @@ def _load_token_keys(
     return parse_token_keys("TOKEN_ENCRYPTION_KEYS", raw_keys)
 
 
+MIN_METRICS_TOKEN_LENGTH = 32
+
+
+def _load_metrics_token(env: environ.Env) -> str | None:
+    """METRICS_TOKEN: unset turns /metrics off (404); set, it must be long enough not to guess."""
+    token = _optional(env, "METRICS_TOKEN")
+    if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise _invalid("METRICS_TOKEN", f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+    return token
+
+
 def load_config(
     environ_map: Mapping[str, str],
     *,
@@ -334,6 +350,10 @@ def load_config(
             "SECURE_SSL_REDIRECT", _optional(env, "SECURE_SSL_REDIRECT"), default=not debug
         ),
         log_level=log_level,
+        metrics_token=_load_metrics_token(env),
+        audit_archive_dir=Path(
+            _optional(env, "AUDIT_ARCHIVE_DIR") or base_dir / "var" / "audit-archive"
+        ),
         session=_load_session(environ_map),
         fhir=_load_fhir(environ_map),
         summary=_load_summary(environ_map),

@@ -52,6 +52,14 @@ FHIR_BREAKER_COOL_DOWN_S = CONFIG.fhir.breaker_cool_down_s
 SUMMARY_BUDGET_S = CONFIG.summary.budget_s
 SUMMARY_WORKERS = CONFIG.summary.workers
 DRILLDOWN_BUDGET_S = CONFIG.tunables["DRILLDOWN_BUDGET_S"]  # history and search pages
+
+# Observability (docs/observability.md). /metrics answers only with this bearer secret (and
+# 404 without one configured); traces follow the standard OTEL_* variables, off by default.
+METRICS_TOKEN = CONFIG.metrics_token
+# The PHI access trail (smartapp/audit/): kept AUDIT_RETENTION_DAYS, then archived to
+# AUDIT_ARCHIVE_DIR as NDJSON AuditEvents and deleted, whole chained segments at a time.
+AUDIT_RETENTION_DAYS = int(CONFIG.tunables["AUDIT_RETENTION_DAYS"])
+AUDIT_ARCHIVE_DIR = CONFIG.audit_archive_dir
 SUMMARY_CACHE_TTL_S = dict(CONFIG.summary.cache_ttl_s)  # section name -> seconds
 
 INSTALLED_APPS = [
@@ -155,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-sessions": {
         "task": "smartapp.tasks.purge_expired_sessions",
         "schedule": 60 * 60,
+    },
+    "audit-retention": {
+        "task": "smartapp.tasks.audit_retention",
+        "schedule": 24 * 60 * 60,
     },
 }
 

@@ -53,6 +53,9 @@ TUNABLES = {
         Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
         Tunable("LAUNCH_STARTS_PER_WINDOW", 300, 1, 1_000_000),
         Tunable("LAUNCH_START_WINDOW_S", 60, 1, 60 * 60),
+        # Days a PHI access record is kept before retention archives and deletes it (six
+        # years by default: HIPAA's documentation retention, 45 CFR 164.316(b)(2)).
+        Tunable("AUDIT_RETENTION_DAYS", 6 * 366, 1, 100 * 366),
         *(
             Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
             for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
