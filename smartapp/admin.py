@@ -105,3 +105,6 @@ class LaunchAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+from smartapp.audit.admin import AccessRecordAdmin  # noqa: E402,F401  (the PHI access trail)

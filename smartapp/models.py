@@ -199,3 +199,6 @@ class TokenGrant(EncryptedFields, models.Model):
 
     def __str__(self) -> str:
         return f"grant of {self.launch_id}"
+
+
+from smartapp.audit.records import AccessRecord, AuditHead, AuditSegment  # noqa: E402,F401

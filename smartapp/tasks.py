@@ -17,6 +17,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from smartapp.audit.retention import archive_and_delete
 from smartapp.launches.housekeeping import purge
 from smartapp.vault import revocation
 
@@ -43,3 +44,12 @@ def purge_launches() -> dict[str, int]:
 def revoke_tokens(message: dict[str, Any]) -> None:
     """Give a signed-out launch's tokens back to the EHR (RFC 7009); failures are logged."""
     revocation.perform(revocation.Revocation.from_message(message))
+
+
+@shared_task(name="smartapp.tasks.audit_retention")
+def audit_retention() -> dict[str, int]:
+    """Archive and delete PHI access rows past AUDIT_RETENTION_DAYS (smartapp.audit.retention).
+    Idempotent: a run with nothing due writes nothing."""
+    counts = archive_and_delete()
+    log.info("audit retention done", extra=counts)
+    return counts
