@@ -25,8 +25,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from django.utils import timezone
 
+import smartapp.audit.chain as chain
 from smart.errors import SmartAppError
-from smartapp.audit import chain
 from smartapp.request_id import current_request_id
 
 if TYPE_CHECKING:
