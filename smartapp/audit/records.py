@@ -3,7 +3,10 @@
 `AccessRecord` rows are append-only and hash-chained (`smartapp.audit.chain` documents the
 canonical form an auditor recomputes). The database refuses UPDATE on them, TRUNCATE (on
 PostgreSQL) and DELETE of any row not covered by an `AuditSegment`; segments themselves can be
-neither changed nor deleted (triggers in migration 0007, docs/audit.md). `AuditHead` is a
+neither changed nor deleted (triggers in migration 0007). A superuser or the tables' owner
+can still drop or disable triggers: production runs the app as a role granted only what it
+needs (the GRANT SQL is in docs/audit.md), and the hash chain, the archives and
+`audit_verify` detect what the triggers cannot prevent. `AuditHead` is a
 single row whose UPDATE serialises writers, so two accesses never chain onto the same parent.
 
 `launch_id` is a plain UUID, not a foreign key: the trail outlives the launches it names, which
