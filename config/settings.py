@@ -79,6 +79,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "smartapp.request_id.RequestIdMiddleware",
+    # Counts and times every answer, error pages included, by view name (never by path).
+    "smartapp.observability.middleware.RequestMetricsMiddleware",
     # Outside session, cache and views: a 500 an outage caused becomes the 503 page.
     "smartapp.availability.AvailabilityMiddleware",
     # Above the session and CSRF middleware, so it sees their cookies on the way out.
@@ -189,7 +191,8 @@ CSRF_COOKIE_SAMESITE = "None"
 
 # Transport and browser hardening (all checked by `check --deploy`).
 SECURE_SSL_REDIRECT = CONFIG.secure_ssl_redirect
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP inside the pod
+# Probes and the metrics scrape speak plain HTTP inside the pod (/metrics needs its bearer).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else 365 * 24 * 60 * 60
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -228,7 +231,8 @@ STORAGES = {
     },
 }
 
-# Logging: one JSON object per line on stderr, each with the request's correlation id, and
+# Logging: one JSON object per line on stderr, each with the request's correlation id (and the
+# trace and span ids when tracing is on), and
 # every secret (bearer tokens, OAuth parameters, Authorization headers) redacted before
 # formatting. The filters sit on the handler, so records from every logger pass them.
 LOGGING = {
@@ -237,6 +241,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "smartapp.request_id.RequestIdLogFilter"},
         "redact": {"()": "smartapp.log_redaction.RedactingFilter"},
+        "trace": {"()": "smartapp.observability.tracing.TraceLogFilter"},
     },
     "formatters": {
         "json": {"()": "smartapp.log_format.JsonLineFormatter"},
@@ -245,7 +250,7 @@ LOGGING = {
         "stderr": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id", "redact"],
+            "filters": ["request_id", "trace", "redact"],
         },
     },
     "root": {"handlers": ["stderr"], "level": CONFIG.log_level},

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from portal.charts import Band, Chart, Reading, time_chart
 from portal.common import launch_for, page_of, patient_demographics
+from smartapp import audit
 from smartapp.summary import observations
 from smartapp.summary import service as summary_service
 from smartapp.summary.codes import FhirModel, amount, concept, first_date
@@ -164,10 +165,14 @@ def vital_history(request: HttpRequest, handle: str, kind: str) -> HttpResponse:
     if kind not in VITAL_KINDS:
         raise Http404
     label, codes = VITAL_KINDS[kind]
-    found = summary_service.fetch_observations(
-        launch, code=",".join(f"http://loinc.org|{c}" for c in codes), _sort="-date", _count="100"
-    )
-    patient = patient_demographics(launch)
+    with audit.accessed(request, launch, f"vital-history:{kind}"):
+        found = summary_service.fetch_observations(
+            launch,
+            code=",".join(f"http://loinc.org|{c}" for c in codes),
+            _sort="-date",
+            _count="100",
+        )
+        patient = patient_demographics(launch)
     age = patient.age if patient else None
     readings = observations.vital_history(found.models, kind, age)
     return render(
@@ -192,9 +197,11 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
     system, _, code = request.GET.get("code", "").partition("|")
     if not system or not code:
         raise Http404
-    found = summary_service.fetch_observations(
-        launch, code=f"{system}|{code}", _sort="-date", _count="100"
-    )
+    with audit.accessed(request, launch, "lab-history"):
+        found = summary_service.fetch_observations(
+            launch, code=f"{system}|{code}", _sort="-date", _count="100"
+        )
+        patient = patient_demographics(launch)
     results = observations.lab_history(found.models, system, code)
     label = results[0].concept.label if results else code
     return render(
@@ -202,7 +209,7 @@ def lab_history(request: HttpRequest, handle: str) -> HttpResponse:
         "portal/lab_history.html",
         {
             "launch": launch,
-            "patient": patient_demographics(launch),
+            "patient": patient,
             "label": label,
             "page": page_of(request, results),
             "chart": lab_chart(results, found.models, system, code),

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.common import launch_for
 from smart.fhir_ids import checked_id, is_fhir_id
+from smartapp import audit
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.session import SmartSession
 from smartapp.launches import pages as launches
@@ -142,7 +143,8 @@ def patient_search(request: HttpRequest, handle: str) -> HttpResponse:
         name, page = recall(launch)  # back to the search from the patient's summary
     results = None
     if name:
-        results = find(launch, name, page)
+        with audit.accessed(request, launch, "patient-search"):
+            results = find(launch, name, page)
         remember(launch, name, page)
     context = {"launch": launch, "name": name, "results": results, "per_page": PER_PAGE}
     return render(request, "portal/patient_search.html", context)

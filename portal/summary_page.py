@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.journey import Journey
 from smart.errors import GrantLost
 from smart.scopes import LaunchKind
 from smartapp.models import Launch
@@ -117,10 +118,13 @@ def _demographics(section: Section | None) -> Demographics | None:
 class SummaryPage:
     """One streamed summary page for a started SummaryRun."""
 
-    def __init__(self, request: HttpRequest, launch: Launch, run: SummaryRun) -> None:
+    def __init__(
+        self, request: HttpRequest, launch: Launch, run: SummaryRun, journey: Journey
+    ) -> None:
         self.request = request
         self.launch = launch
         self.run = run
+        self.journey = journey
         self.now = timezone.now()
         self.patient_facing = launch.kind == LaunchKind.PATIENT
         get_token(request)  # the sign-out form's CSRF cookie goes out with the headers
@@ -174,22 +178,30 @@ class SummaryPage:
 
     def stream(self) -> Iterator[str]:
         """The shell, each arrival, the end of the page. Whatever ends the stream (the last
-        section, a client gone, a failure) cancels what the run has not started."""
+        section, a client gone, a failure) cancels what the run has not started and finishes
+        the journey: its PHI access record is written then, with how the page ended."""
+        outcome: str | None = "ended"  # until the page is whole: a client gone mid-way
         try:
             yield self.top
+            self.journey.sections_shown(self.run.known.values())
             try:
                 for section in self.run.arrivals():
                     with translation.override(self.language):
                         chunk = self.arrival(section)
                     yield chunk
-            except GrantLost:
+                    self.journey.sections_shown([section])
+                outcome = None  # success or partial, from the sections shown
+            except GrantLost as error:
+                outcome = f"failed:{error.code}"
                 yield self._ended(grant_lost=True)
             except Exception:  # the headers are gone: say so on the page, never a cut stream
                 log.exception("summary stream failed")
+                outcome = "failed:error"
                 yield self._ended(grant_lost=False)
             yield self.bottom
         finally:
             self.run.cancel()
+            self.journey.finish(outcome)
 
     def _ended(self, *, grant_lost: bool) -> str:
         context = self._context(grant_lost=grant_lost)

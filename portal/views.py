@@ -18,8 +18,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from portal.common import launch_for, page_of, patient_demographics
+from portal.journey import Journey, failure
 from portal.summary_page import SummaryPage, card_for, ordered_rows
-from smartapp import style_hints
+from smartapp import audit, style_hints
 from smartapp.summary import sections as registry
 from smartapp.summary import service as summary_service
 
@@ -40,11 +41,18 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse | StreamingHttpRe
     launch = launch_for(request, handle)
     if not launch.patient_id:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
-    run = summary_service.start_summary(launch, refresh=_refresh(request))
+    journey = Journey.begin(request, launch, "summary")
+    with journey.inside():
+        try:
+            run = summary_service.start_summary(launch, refresh=_refresh(request))
+        except BaseException as error:
+            journey.finish(failure(error))
+            raise
     try:
-        page = SummaryPage(request, launch, run)  # renders the shell
-    except BaseException:
+        page = SummaryPage(request, launch, run, journey)  # renders the shell
+    except BaseException as error:
         run.cancel()
+        journey.finish(failure(error))
         raise
     response = StreamingHttpResponse(page.stream(), content_type="text/html; charset=utf-8")
     # Proxies (nginx) would otherwise hold the shell back until the last section is in.
@@ -59,14 +67,17 @@ def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     if name not in registry.listed_sections():
         raise Http404
     launch = launch_for(request, handle)
-    built = summary_service.build_summary(launch, refresh=_refresh(request), only=(name,))
+    with audit.accessed(request, launch, f"section-list:{name}") as access:
+        built = summary_service.build_summary(launch, refresh=_refresh(request), only=(name,))
+        access.add_sections([name])
+        patient = patient_demographics(launch)
     card = card_for(built.sections[name], patient_facing=False, now=timezone.now())
     return render(
         request,
         "portal/section_list.html",
         {
             "launch": launch,
-            "patient": patient_demographics(launch),
+            "patient": patient,
             "spec": card.spec,
             "table": f"portal/tables/{name}.html",
             "section": card.section,

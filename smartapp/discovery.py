@@ -19,6 +19,7 @@ from smart.errors import DiscoveryFailed
 from smart.profiles import profile_for
 from smartapp import outbound
 from smartapp.models import EhrConnection
+from smartapp.observability import metrics, tenant
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def forget(iss: str) -> None:
 
 def discover(connection: EhrConnection) -> SmartConfiguration:
     """The configuration of a registered EHR, from cache or the network, profile applied."""
-    return profile_for(connection.profile).adjust_discovery(discover_iss(connection.iss))
+    with tenant.working_for(connection.slug):
+        return profile_for(connection.profile).adjust_discovery(discover_iss(connection.iss))
 
 
 def discover_iss(iss: str) -> SmartConfiguration:
@@ -44,7 +46,12 @@ def discover_iss(iss: str) -> SmartConfiguration:
     cached = cache.get(_cache_key(iss))
     if cached is not None:
         return from_json(cached)
-    config = _fetch(iss)
+    try:
+        config = _fetch(iss)
+    except DiscoveryFailed:
+        metrics.DISCOVERY_FETCHES.labels(tenant.current(), "failed").inc()
+        raise
+    metrics.DISCOVERY_FETCHES.labels(tenant.current(), "ok").inc()
     cache.set(_cache_key(iss), to_json(config), CACHE_TTL_S)
     return config
 

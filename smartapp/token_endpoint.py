@@ -20,6 +20,7 @@ Answers become `TokenResponse` or the app's errors:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,10 +28,16 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from authlib.oauth2.rfc7009 import prepare_revoke_token_request
 
 from smart.client_auth import ClientCredentials, TokenRequest, method_for
-from smart.errors import EhrUnavailable, TokenExchangeFailed, TokenResponseInvalid
+from smart.errors import (
+    EhrUnavailable,
+    SmartAppError,
+    TokenExchangeFailed,
+    TokenResponseInvalid,
+)
 from smart.token_response import TokenResponse
 from smartapp import outbound
 from smartapp.clock import clock
+from smartapp.observability import metrics, tenant
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +123,29 @@ def _json_object(response: outbound.Response) -> dict[str, Any]:
     return body
 
 
+# RFC 6749 5.2's error codes: the outcome label takes these; anything else an EHR invents is
+# `other_error`, so a label cannot grow without bound.
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "http_error",
+    }
+)
+
+
+def _outcome(error: Exception) -> str:
+    if isinstance(error, TokenRequestFailed):
+        return error.error if error.error in OAUTH_ERRORS else "other_error"
+    if isinstance(error, TokenCallUnanswered):
+        return "unanswered"
+    return error.code if isinstance(error, SmartAppError) else "app_error"
+
+
 def request_token(
     credentials: ClientCredentials,
     endpoint: str,
@@ -123,6 +153,26 @@ def request_token(
     normalise: Normaliser = dict,
     within_s: float | None = None,
     **form: str,
+) -> TokenResponse:
+    """One grant request, counted and timed by grant type and outcome."""
+    labels = (tenant.current(), form.get("grant_type", "other"))
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        return _request_token(credentials, endpoint, normalise, within_s, form)
+    except Exception as error:
+        outcome = _outcome(error)
+        raise
+    finally:
+        metrics.TOKEN_REQUESTS.labels(*labels, outcome).inc()
+        metrics.TOKEN_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+
+
+def _request_token(
+    credentials: ClientCredentials,
+    endpoint: str,
+    normalise: Normaliser,
+    within_s: float | None,
+    form: dict[str, str],
 ) -> TokenResponse:
     """One grant request; `normalise` is the EHR profile's hook for a vendor's answer."""
     response = _post(credentials, endpoint, prepare_token_request(**form), within_s)

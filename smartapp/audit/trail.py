@@ -27,6 +27,7 @@ from django.utils import timezone
 
 import smartapp.audit.chain as chain
 from smart.errors import SmartAppError
+from smartapp.observability import metrics
 from smartapp.request_id import current_request_id
 
 if TYPE_CHECKING:
@@ -79,10 +80,14 @@ class Access:
         try:
             chain.append(entry)
         except Exception:
+            metrics.AUDIT_WRITE_FAILURES.inc()
             log.exception(
                 "audit record not written",
                 extra={"audit_what": entry.what, "audit_outcome": outcome},
             )
+        else:  # labels: the page kind and the outcome's class, never the section or code
+            kind, _, _detail = entry.what.partition(":")
+            metrics.AUDIT_RECORDS.labels(kind, outcome.partition(":")[0]).inc()
 
 
 def _actor(launch: Launch) -> str:

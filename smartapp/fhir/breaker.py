@@ -2,7 +2,8 @@
 
 closed -> (N consecutive failures) -> open -> (cool-down) -> half-open -> one probe, which
 closes it on success or opens it again on failure. Time comes from the app's clock, so the
-cool-down is tested by moving the clock. State is per process; /readyz shows it.
+cool-down is tested by moving the clock. State is per process; /readyz shows it, and the
+`smartapp_circuit_open` gauge (labelled with the connection being worked for) follows it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from smartapp.clock import clock
+from smartapp.observability import metrics, tenant
 
 
 class CircuitBreaker:
@@ -42,14 +44,20 @@ class CircuitBreaker:
 
     def succeeded(self) -> None:
         with self._lock:
+            was_open = self.opened_at is not None
             self.failures, self.opened_at, self.probing = 0, None, False
+        if was_open:
+            metrics.CIRCUIT_OPEN.labels(tenant.current()).set(0)
 
     def failed(self) -> None:
         with self._lock:
             self.failures += 1
             self.probing = False
+            opens = self.opened_at is None and self.failures >= self.threshold
             if self.failures >= self.threshold or self.opened_at is not None:
                 self.opened_at = clock().monotonic()
+        if opens:
+            metrics.CIRCUIT_OPEN.labels(tenant.current()).set(1)
 
 
 _breakers: dict[str, CircuitBreaker] = {}

@@ -14,7 +14,7 @@ from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
 from smart.errors import PatientUnavailable
 from smart.fhir_ids import instance_path
-from smartapp.fhir.transport import Deadline, FhirMalformed, Json, get_json
+from smartapp.fhir.transport import Deadline, FhirCall, FhirMalformed, Json, get_json
 
 
 def _errors(error: BaseException) -> list[BaseException]:
@@ -80,7 +80,8 @@ def read(
     path (smart.fhir_ids: InvalidFhirId, a 400), wherever it came from.
     """
     path = instance_path(resource_type, resource_id)
-    body = get_json(base, f"{base}/{path}", access_token, deadline=deadline)
+    call = FhirCall(resource_type, "read")
+    body = get_json(base, f"{base}/{path}", access_token, deadline=deadline, call=call)
     if body.get("resourceType") != resource_type or not well_formed(body):
         raise FhirMalformed(f"{resource_type} came back as something else")
     return body

@@ -27,7 +27,14 @@ from django.conf import settings
 from smart.fhir_ids import about_patient, is_fhir_id
 from smart.url_policy import is_within_base
 from smartapp.fhir.resources import FhirModel, parse
-from smartapp.fhir.transport import Deadline, FhirMalformed, FhirTooLarge, Json, get_json
+from smartapp.fhir.transport import (
+    Deadline,
+    FhirCall,
+    FhirMalformed,
+    FhirTooLarge,
+    Json,
+    get_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +146,8 @@ def search(
     count, truncated = 0, False
     while url:
         try:
-            bundle = get_json(base, url, access_token, query, deadline=deadline)
+            call = FhirCall(resource_type, "search-type" if count == 0 else "search-page")
+            bundle = get_json(base, url, access_token, query, deadline=deadline, call=call)
         except FhirTooLarge:
             _stop("a page over FHIR_MAX_RESPONSE_BYTES", resource_type)
             truncated = True

@@ -26,10 +26,12 @@ from typing import TypeVar
 
 from smart.errors import GrantLost
 from smart.profiles import profile_for
+from smartapp import audit
 from smartapp.fhir import resources, search
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.transport import Deadline, FhirUnauthorized, Json
 from smartapp.models import Launch
+from smartapp.observability import tenant
 from smartapp.vault import store, tokens
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class SmartSession:
         self._current()
 
     def read(self, resource_type: str, resource_id: str) -> Json:
+        audit.note_read(resource_type)
         return self._call(
             lambda token: resources.read(
                 self.base, token, resource_type, resource_id, deadline=self.deadline
@@ -60,6 +63,7 @@ class SmartSession:
 
     def read_patient(self, patient_id: str) -> Json:
         """`Patient/{id}`, checked to be that patient (SMART: the context is an input to check)."""
+        audit.note_read("Patient")
         return self._call(
             lambda token: resources.read_patient(
                 self.base, token, patient_id, deadline=self.deadline
@@ -80,6 +84,7 @@ class SmartSession:
         self, resource_type: str, params: Mapping[str, str], *, max_pages: int | None
     ) -> SearchResult:
         adjusted = self.profile.search_params(resource_type, params)
+        audit.note_read(resource_type)  # the PHI access record names what was read
         return self._call(
             lambda token: search.search(
                 self.base,
@@ -116,6 +121,10 @@ class SmartSession:
             return token
 
     def _call(self, request: Callable[[str], T]) -> T:
+        with tenant.working_for(self.launch.connection.slug):
+            return self._call_with_refresh(request)
+
+    def _call_with_refresh(self, request: Callable[[str], T]) -> T:
         token, version = self._current()
         try:
             return request(token)

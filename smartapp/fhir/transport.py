@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,7 @@ from smart.url_policy import is_within_base
 from smartapp import outbound
 from smartapp.clock import clock
 from smartapp.fhir.breaker import breaker_for
+from smartapp.observability import metrics, tenant, tracing
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -67,6 +70,10 @@ class FhirTooLarge(EhrUnavailable):
     message = "The EHR sent more than the app reads at once. Try again, or ask your administrator."
 
 
+class CircuitOpen(EhrUnavailable):
+    """The breaker for this FHIR base is open: nothing was sent."""
+
+
 class EhrTooSlow(EhrUnavailable):
     """The page's time budget ran out before the EHR answered."""
 
@@ -88,6 +95,15 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.at - clock().monotonic()
+
+
+@dataclass(frozen=True)
+class FhirCall:
+    """What a GET is, for metrics and traces: the resource type the app asked for and the FHIR
+    interaction (`read`, `search-type`, `search-page` for a `next` link). Never an id."""
+
+    resource_type: str = "other"
+    interaction: str = "other"
 
 
 @dataclass(frozen=True)
@@ -159,7 +175,7 @@ def _send(
     """The answer after retries; EhrUnavailable when every attempt failed."""
     breaker = breaker_for(base)
     if not breaker.allow():
-        raise EhrUnavailable("circuit open")
+        raise CircuitOpen("circuit open")
     attempts = int(_setting("FHIR_ATTEMPTS", 3))
     headers = {"Authorization": f"Bearer {access_token}", "Accept": FHIR_JSON}
     for attempt in range(1, attempts + 1):
@@ -228,6 +244,41 @@ def parse_json(body: bytes) -> Any:
     )
 
 
+@dataclass
+class _Seen:
+    status_class: str = "error"
+    status: int = 0
+    bytes: int = 0
+
+    def answered(self, answer: _Answer) -> None:
+        self.status_class = metrics.status_class(answer.status)
+        self.status, self.bytes = answer.status, len(answer.body)
+
+
+@contextmanager
+def _observed(call: FhirCall) -> Iterator[_Seen]:
+    """A span and the FHIR metrics around one call (its retries included)."""
+    connection, seen, started = tenant.current(), _Seen(), time.perf_counter()
+    name = f"fhir {call.interaction} {call.resource_type}"
+    with tracing.tracer().start_as_current_span(name) as span:
+        span.set_attribute("fhir.resource_type", call.resource_type)
+        span.set_attribute("fhir.interaction", call.interaction)
+        span.set_attribute("smartapp.connection", connection)
+        try:
+            yield seen
+        except CircuitOpen:
+            seen.status_class = "refused"
+            raise
+        finally:
+            span.set_attribute("fhir.status_class", seen.status_class)
+            if seen.status:
+                span.set_attribute("http.response.status_code", seen.status)
+                span.set_attribute("fhir.response_bytes", seen.bytes)
+            labels = (connection, call.resource_type, call.interaction)
+            metrics.FHIR_REQUESTS.labels(*labels, seen.status_class).inc()
+            metrics.FHIR_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+
+
 def get_json(
     base: str,
     url: str,
@@ -235,11 +286,19 @@ def get_json(
     params: Mapping[str, str] | None = None,
     *,
     deadline: Deadline | None = None,
+    call: FhirCall = FhirCall(),
 ) -> Json:
     """GET a FHIR JSON object within `base`, with the rules above."""
     if not is_within_base(url, base):
         raise ForeignUrl("a URL outside the FHIR base; nothing was sent")
-    answer = _send(base, url, access_token, params, deadline)
+    with _observed(call) as seen:
+        answer = _send(base, url, access_token, params, deadline)
+        seen.answered(answer)
+        return _interpret(base, answer)
+
+
+def _interpret(base: str, answer: _Answer) -> Json:
+    """The answer's JSON object, or the error its status and body mean."""
     status = answer.status
     breaker = breaker_for(base)
     if status >= 500:

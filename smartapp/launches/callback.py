@@ -57,6 +57,7 @@ from smartapp.fhir import resources
 from smartapp.launches.browser import Binding, owns, sha256
 from smartapp.lock_objects import launch_by_state_qs_for_update, launch_qs_for_update
 from smartapp.models import Launch
+from smartapp.observability import metrics, tenant
 from smartapp.vault import revocation, store
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,17 @@ def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Refusa
     return None
 
 
+def _counted(launch: Launch | None, outcome: str) -> None:
+    """One launch outcome at the callback: `ok`, or the code of what stopped it."""
+    if launch is None:
+        metrics.LAUNCHES.labels(metrics.UNKNOWN, metrics.UNKNOWN, outcome).inc()
+    else:
+        metrics.LAUNCHES.labels(launch.connection.slug, launch.kind, outcome).inc()
+
+
 def _end(launch: Launch, event: LaunchEvent, error: SmartAppError) -> None:
     """Record a failed launch; the caller raises `error` after the transaction commits."""
+    _counted(launch, error.code)
     launch.transition(event)
     launch.failure_code = error.code
     launch.save()
@@ -126,6 +136,7 @@ def _replayed(launch: Launch, cookies: Cookies) -> StateReplayed:
     the launch beyond what the state already named (its EHR)."""
     error = StateReplayed(f"state of {launch.handle[:6]} replayed")
     error.about(launch.connection)
+    _counted(launch, error.code)
     if launch.state == LaunchState.ACTIVE and owns(cookies, launch.handle, launch.browser):
         error.continue_url = reverse("portal:summary", args=[launch.handle])
     return error
@@ -134,10 +145,12 @@ def _replayed(launch: Launch, cookies: Cookies) -> StateReplayed:
 def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
     """Steps 1 to 5, under a row lock; the state is spent whatever happens next."""
     if params.state is None:
+        _counted(None, StateMissing.code)
         raise StateMissing("no state")
     with transaction.atomic():
         launch = launch_by_state_qs_for_update(sha256(params.state)).first()
         if launch is None:
+            _counted(None, StateMissing.code)
             raise StateMissing("unknown state")
         if launch.state_used_at is not None:
             raise _replayed(launch, cookies)
@@ -251,6 +264,15 @@ def _fail(launch: Launch, error: SmartAppError, issued: IssuedTokens | None) -> 
 def complete_callback(params: CallbackParams, cookies: Cookies) -> Completed:
     """Steps 1 to 8; the active launch and its new binding, or raises the error to show."""
     launch = _consume_state(params, cookies)
+    with tenant.working_for(launch.connection.slug):
+        completed = _complete(launch, params)
+    _counted(launch, "ok")
+    log.info("launch active", extra={"launch": launch.handle[:6], "ehr": launch.connection.slug})
+    return completed
+
+
+def _complete(launch: Launch, params: CallbackParams) -> Completed:
+    """Steps 6 to 8: the exchange, the checks, the active launch."""
     issued: IssuedTokens | None = None
     try:
         tokens = _exchange(launch, str(params.code))
@@ -260,10 +282,10 @@ def complete_callback(params: CallbackParams, cookies: Cookies) -> Completed:
         _fail(launch, error, issued)
         raise
     except Exception:  # an outage mid-way (answered 503 at the edge): give back what was issued
+        _counted(launch, "app_error")
         try:
             _give_back(launch, issued)
         except Exception as also:  # best effort; the original failure is the one to answer
             log.warning("issued tokens not handed back", extra={"error": type(also).__name__})
         raise
-    log.info("launch active", extra={"launch": launch.handle[:6], "ehr": launch.connection.slug})
     return completed

@@ -20,6 +20,7 @@ from smartapp.fhir.session import SmartSession
 from smartapp.launches.browser import MAX_LAUNCHES_PER_BROWSER, handles_in, owns
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import EhrConnection, Launch
+from smartapp.observability import metrics
 from smartapp.vault import tokens
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,13 @@ def sign_out(launch: Launch) -> None:
     tokens.revoke_and_forget(launch)
     with transaction.atomic():
         locked = launch_qs_for_update(launch.pk).get()
-        if locked.state == LaunchState.ACTIVE:
+        signed_out = locked.state == LaunchState.ACTIVE
+        if signed_out:
             locked.transition(LaunchEvent.SIGNED_OUT)
             locked.save(update_fields=["state", "updated"])
+    if signed_out:
+        metrics.SIGN_OUTS.labels(launch.connection.slug).inc()
+        metrics.SESSIONS_ENDED.labels(launch.connection.slug, "sign_out").inc()
     log.info("signed out", extra={"launch": launch.handle[:6]})
 
 

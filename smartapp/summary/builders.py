@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from smart.errors import EhrUnavailable, PatientUnavailable
 from smartapp.fhir.resources import FhirModel, parse
 from smartapp.fhir.search import SearchResult
+from smartapp.observability import tracing
 from smartapp.summary import (
     allergies,
     demographics,
@@ -90,11 +91,12 @@ def _read_medications(fetch: Fetch, wanted: tuple[str, ...]) -> tuple[dict[str, 
 
 def medications_section(fetch: Fetch) -> Section:
     # Orders and patient-reported medications do not depend on each other: ask for both at
-    # once, so the section costs one round trip, not two.
+    # once, so the section costs one round trip, not two. Each runs in a copy of this context:
+    # its span belongs to the section's and its reads to the page's PHI access record.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary-medications") as pool:
         pending_requests = (
             pool.submit(
-                fetch.search,
+                tracing.in_context(fetch.search),
                 "MedicationRequest",
                 _count="100",
                 _include="MedicationRequest:medication",
@@ -103,7 +105,7 @@ def medications_section(fetch: Fetch) -> Section:
             else None
         )
         pending_statements = (
-            pool.submit(fetch.search, "MedicationStatement", _count="100")
+            pool.submit(tracing.in_context(fetch.search), "MedicationStatement", _count="100")
             if fetch.may_read("MedicationStatement")
             else None
         )

@@ -38,6 +38,7 @@ from smartapp.fhir.search import SearchResult
 from smartapp.fhir.session import SmartSession
 from smartapp.fhir.transport import Deadline, EhrTooSlow, FhirForbidden
 from smartapp.models import Launch
+from smartapp.observability import metrics, tracing
 from smartapp.summary import cache as section_cache
 from smartapp.summary import sections
 from smartapp.summary.contract import (
@@ -115,7 +116,11 @@ def _tracked(name: str, fetch: Fetch) -> Section:
     with _pool_lock:
         _busy += 1
     try:
-        return _build(name, fetch)
+        with tracing.tracer().start_as_current_span(f"section {name}") as span:
+            span.set_attribute("smartapp.section", name)
+            section = _build(name, fetch)
+            span.set_attribute("smartapp.section.status", section.status.value)
+            return section
     finally:
         with _pool_lock:
             _busy -= 1
@@ -135,6 +140,7 @@ class SummaryRun:
     known: dict[str, Section]
     deadline: Deadline
     _scope: str
+    connection: str = metrics.UNKNOWN
     _futures: dict[Future[Section], str] = field(default_factory=dict)
 
     @property
@@ -154,11 +160,16 @@ class SummaryRun:
                     pending, timeout=self.deadline.remaining(), return_when=FIRST_COMPLETED
                 )
                 for future in finished:
-                    yield self._arrived(future)
+                    yield self.counted(self._arrived(future))
             for future in pending:
-                yield _unavailable(self._futures[future], "timeout")
+                yield self.counted(_unavailable(self._futures[future], "timeout"))
         finally:
             self.cancel()
+
+    def counted(self, section: Section) -> Section:
+        """`section`, counted by its status (smartapp_summary_sections_total)."""
+        metrics.SUMMARY_SECTIONS.labels(self.connection, section.name, section.status.value).inc()
+        return section
 
     def cancel(self) -> None:
         """Sections not started yet never will; running ones stop at the deadline their FHIR
@@ -205,20 +216,31 @@ def start_summary(
     session = SmartSession(launch)
     session.ensure_token()
     deadline = session.deadline = Deadline.after(float(getattr(settings, "SUMMARY_BUDGET_S", 8)))
-    run = SummaryRun(launch.patient_id, order, {}, deadline, scope)
+    run = SummaryRun(launch.patient_id, order, {}, deadline, scope, launch.connection.slug)
     wanted = []
     for name in order:
         fresh = refresh is True or (not isinstance(refresh, bool) and name in refresh)
         if not _shared(name, granted):
-            run.known[name] = Section(name, SectionStatus.NOT_SHARED)
-        elif not fresh and (hit := section_cache.get(scope, name)) is not None:
-            run.known[name] = hit
+            run.known[name] = run.counted(Section(name, SectionStatus.NOT_SHARED))
+        elif not fresh and (hit := _cached(run, name)) is not None:
+            run.known[name] = run.counted(hit)
         else:
             wanted.append(name)
     if wanted:
         pool, fetch = _shared_pool(), Fetch(session)
-        run._futures = {pool.submit(_tracked, name, fetch): name for name in wanted}
+        # Each section runs in a copy of this context: its spans are the page's children and
+        # its log lines (and PHI access notes) belong to this request.
+        run._futures = {
+            pool.submit(tracing.in_context(_tracked), name, fetch): name for name in wanted
+        }
     return run
+
+
+def _cached(run: SummaryRun, name: str) -> Section | None:
+    hit = section_cache.get(run._scope, name)
+    result = "miss" if hit is None else "hit"
+    metrics.SUMMARY_CACHE.labels(run.connection, name, result).inc()
+    return hit
 
 
 def build_summary(

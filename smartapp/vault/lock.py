@@ -27,7 +27,7 @@ import fcntl
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 
 from smartapp.availability import ServiceUnavailable
 from smartapp.lock_objects import grant_qs_for_update
+from smartapp.observability import metrics
 
 LOCK_TTL_S = 45.0  # the default policy's lock_ttl_s; callers pass the policy's own
 WAIT_S = 15.0
@@ -115,12 +116,17 @@ def refresh_lock(
     `ttl_s` bounds how long a crashed holder keeps the Redis lock."""
     kind = strategy()
     key = str(grant_pk)
+    held: AbstractContextManager[None]
     if kind == "redis":
-        with _redis(key, wait_s, ttl_s):
-            yield
+        held = _redis(key, wait_s, ttl_s)
     elif kind == "row":
-        with _row(grant_pk, wait_s):
-            yield
+        held = _row(grant_pk, wait_s)
     else:
-        with _file(key, wait_s):
-            yield
+        held = _file(key, wait_s)
+    with ExitStack() as stack:
+        started = time.perf_counter()
+        try:
+            stack.enter_context(held)  # the wait: until the lock is ours, or LockTimeout
+        finally:
+            metrics.REFRESH_LOCK_WAIT.labels(kind).observe(time.perf_counter() - started)
+        yield

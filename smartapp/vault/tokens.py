@@ -41,6 +41,7 @@ from smartapp import registry, token_endpoint
 from smartapp.clock import clock
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import Launch, TokenGrant
+from smartapp.observability import metrics
 from smartapp.summary.cache import forget as forget_cached_phi
 from smartapp.vault import revocation, store
 from smartapp.vault.lock import LockTimeout, refresh_lock
@@ -183,10 +184,13 @@ def end_grant(
     with transaction.atomic():
         locked = launch_qs_for_update(launch.pk).get()
         store.delete(locked)
-        if locked.state == LaunchState.ACTIVE:
+        ended = locked.state == LaunchState.ACTIVE
+        if ended:
             locked.transition(event)
             locked.failure_code = error.code
             locked.save(update_fields=["state", "failure_code", "updated"])
+    if ended:  # the cause: the error's code (grant_lost, launch_ended for a lifetime over, ...)
+        metrics.SESSIONS_ENDED.labels(launch.connection.slug, error.code).inc()
     forget_cached_phi(launch)
     log.info("grant ended", extra={"launch": launch.handle[:6], "error_code": error.code})
     return error.about(launch.connection)
