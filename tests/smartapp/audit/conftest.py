@@ -8,21 +8,18 @@ can: with triggers off for the session on PostgreSQL, dropped and re-created on 
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from smartapp.audit import chain
+from tests.fixtures.audit import TABLES, TRIGGERS, triggers_off, wipe
 
-TRIGGERS = importlib.import_module("smartapp.migrations.0007_audit_trail")
-TABLES = ("smartapp_accessrecord", "smartapp_auditsegment", "smartapp_audithead")
+__all__ = ["TABLES", "TRIGGERS", "append_at", "entry", "triggers_off", "wipe"]
 
 
 def entry(**overrides: Any) -> chain.Entry:
@@ -46,32 +43,6 @@ def entry(**overrides: Any) -> chain.Entry:
 def append_at(*moments: datetime, **overrides: Any) -> None:
     for moment in moments:
         chain.append(entry(at=moment, **overrides))
-
-
-@contextmanager
-def triggers_off() -> Iterator[None]:
-    """What a table owner can do and the app's role cannot (docs/audit.md): write past the
-    triggers. PostgreSQL: DISABLE TRIGGER USER for the block, in its own transaction.
-    SQLite: drop them and create them again from migration 0007's SQL."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for table in TABLES[:2]:
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            yield
-            for table in TABLES[:2]:
-                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        else:
-            for sql in TRIGGERS.SQLITE_REVERSE:
-                cursor.execute(sql)
-            yield
-            for sql in TRIGGERS.SQLITE:
-                cursor.execute(sql)
-
-
-def wipe() -> None:
-    with triggers_off(), connection.cursor() as cursor:
-        for table in TABLES:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608  (our own table names)
 
 
 @pytest.fixture
