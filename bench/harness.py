@@ -184,3 +184,34 @@ def timed_get(client: httpx.Client, url: str) -> float:
     response = client.get(url)
     assert response.status_code == 200, f"{url} answered {response.status_code}"
     return time.perf_counter() - started
+
+
+class OtlpSink:
+    """A stand-in trace collector on loopback: accepts OTLP/HTTP exports and counts them, so
+    the traced app pays for building, batching and sending its spans as in production."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.exports = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                sink.exports += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -59,6 +59,17 @@ def print_table(report: dict[str, Any]) -> None:
         ),
         ("memory growth between checkpoints", str(mem["growth"])),
     ]
+    cost = r["observability_overhead"]
+    rows += [
+        (
+            "observability on vs off, warm c8 (rps; p50)",
+            "{on[rps]} vs {off[rps]} rps; {on[p50_ms]} vs {off[p50_ms]} ms".format(**cost),
+        ),
+        (
+            "  overhead (goal < 10%); audit rows; trace exports",
+            "{overhead_pct} %; {audit_records_written}; {trace_exports}".format(**cost),
+        ),
+    ]
     width = max(len(name) for name, _ in rows)
     where = "{database}, redis={redis}".format(**report["settings"])
     print(f"\nbench ({where}, commit {report['commit']}, {report['seconds']} s)")

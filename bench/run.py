@@ -11,6 +11,11 @@ dominate. Prints a table and writes bench/results.json. `--smoke` runs tiny coun
 3. Refresh storm: concurrent requests on one launch whose token just expired.
 4. Launch: upstream calls for an EHR launch; a second launch must not rediscover.
 5. Memory: resident size per worker after 1,000 and 5,000 summary requests.
+6. Observability overhead: the warm summary at 8 clients on the app as deployed (metrics in
+   multiprocess mode, traces exported over OTLP/HTTP, the PHI access trail) against the same
+   app with all three off (bench/apps.py), alternating rounds in one run.
+
+The main app runs with observability on throughout, as in production.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from bench.harness import (
     SECRET,
     SMOKE,
     Bench,
+    OtlpSink,
     Server,
     ehr_launch,
     free_port,
@@ -190,6 +196,34 @@ def memory(bench: Bench, checkpoints: tuple[int, int]) -> dict[str, Any]:
     return out
 
 
+def overhead(bench: Bench, bare: Server, sink: OtlpSink, total: int) -> dict[str, Any]:
+    """Warm summary, 8 clients: observability on (bench.app) vs off (`bare`), 3 rounds each,
+    alternating so that drift in the machine's speed falls on both."""
+    from smartapp.audit.records import AccessRecord
+
+    pages = {
+        "on": ehr_launch(bench, bench.app, bench.base(), "pat-04"),
+        "off": ehr_launch(bench, bare, bench.base(), "pat-04"),
+    }
+    for client, url in pages.values():
+        client.get(url)  # warm the cache
+    rounds: dict[str, list[dict[str, float]]] = {"on": [], "off": []}
+    records_before, exports_before = AccessRecord.objects.count(), sink.exports
+    for _ in range(3):
+        for mode, (client, url) in pages.items():
+            client.get(f"{url}?refresh=1")  # keep every section inside its time-to-live
+            rounds[mode].append(throughput(url, 8, total, client))
+    on_rps = statistics.median(r["rps"] for r in rounds["on"])
+    off_rps = statistics.median(r["rps"] for r in rounds["off"])
+    return {
+        "on": {"rps": on_rps, "p50_ms": statistics.median(r["p50_ms"] for r in rounds["on"])},
+        "off": {"rps": off_rps, "p50_ms": statistics.median(r["p50_ms"] for r in rounds["off"])},
+        "overhead_pct": round((off_rps / on_rps - 1) * 100, 1),
+        "audit_records_written": AccessRecord.objects.count() - records_before,
+        "trace_exports": sink.exports - exports_before,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts, for CI")
@@ -214,8 +248,8 @@ def main() -> int:
     from sandbox.clients import register_client
     from smartapp.registry import register_connection
 
-    ports = {"app": free_port(), "seq": free_port(), "sandbox": free_port()}
-    app_urls = [f"http://localhost:{ports['app']}", f"http://localhost:{ports['seq']}"]
+    ports = {"app": free_port(), "seq": free_port(), "sandbox": free_port(), "bare": free_port()}
+    app_urls = [f"http://localhost:{ports[name]}" for name in ("app", "seq", "bare")]
     register_client(
         client_id="bench-app",
         secret=SECRET,
@@ -223,16 +257,28 @@ def main() -> int:
         redirect_uris=[f"{url}/smart/callback" for url in app_urls],
     )
     started = time.monotonic()
+    sink = OtlpSink()
+    metrics_dir = work / "prometheus"
+    metrics_dir.mkdir()
+    observed = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+        "OTEL_SERVICE_NAME": "smartapp-bench",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     sandbox = Server("sandbox.wsgi", ports["sandbox"], env, workers=1, threads=64)
     apps = [
         Server(
             "config.wsgi",
             ports[name],
-            {**env, "APP_BASE_URL": url, "BENCH_SUMMARY_WORKERS": workers},
+            {**env, **extra, "APP_BASE_URL": url, "BENCH_SUMMARY_WORKERS": workers},
             workers=4,
             threads=16,
         )
-        for name, url, workers in (("app", app_urls[0], "8"), ("seq", app_urls[1], "1"))
+        for name, url, workers, extra in (
+            ("app", app_urls[0], "8", observed),
+            ("seq", app_urls[1], "1", {}),
+            ("bare", app_urls[2], "8", {"BENCH_BARE": "1"}),
+        )
     ]
     bench = Bench(apps[0], apps[1], sandbox)
     bases: list[dict[str, Any]] = [
@@ -257,10 +303,12 @@ def main() -> int:
             "refresh_storm": refresh_storm(bench, counts.storm),
             "launch_upstream_calls": launch_calls(bench),
             "memory_rss_mib": memory(bench, counts.memory),
+            "observability_overhead": overhead(bench, apps[2], sink, counts.warm),
         }
     finally:
         for server in (*apps, sandbox):
             server.stop()
+        sink.stop()
     from django.conf import settings
 
     commit = subprocess.run(
