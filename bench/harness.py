@@ -186,32 +186,60 @@ def timed_get(client: httpx.Client, url: str) -> float:
     return time.perf_counter() - started
 
 
+SINK = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+exports = 0
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        global exports
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        exports += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):
+        body = str(exports).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
 class OtlpSink:
-    """A stand-in trace collector on loopback: accepts OTLP/HTTP exports and counts them, so
-    the traced app pays for building, batching and sending its spans as in production."""
+    """A stand-in trace collector in its own process on loopback (as a collector would be, off
+    the load generator's interpreter): accepts OTLP/HTTP exports and counts them, so the traced
+    app pays for building, batching and sending its spans as in production."""
 
     def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(port)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url, timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the OTLP sink did not start")
 
-        sink = self
-        self.exports = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                sink.exports += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def exports(self) -> int:
+        return int(httpx.get(self.url, timeout=5).text)
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.process.terminate()
+        self.process.wait(timeout=10)

@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 import smartapp.audit.chain as chain
+import smartapp.audit.writer as writer
 from smart.errors import SmartAppError
 from smartapp.observability import metrics
 from smartapp.request_id import current_request_id
@@ -77,15 +78,8 @@ class Access:
                 resource_types=tuple(sorted(self._resource_types)),
                 sections=tuple(self._sections),
             )
-        try:
-            chain.append(entry)
-        except Exception:
-            metrics.AUDIT_WRITE_FAILURES.inc()
-            log.exception(
-                "audit record not written",
-                extra={"audit_what": entry.what, "audit_outcome": outcome},
-            )
-        else:  # labels: the page kind and the outcome's class, never the section or code
+        if writer.write(entry):  # failures are logged and counted by the writer
+            # Labels: the page kind and the outcome's class, never the section or the code.
             kind, _, _detail = entry.what.partition(":")
             metrics.AUDIT_RECORDS.labels(kind, outcome.partition(":")[0]).inc()
 
