@@ -8,28 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.core.cache import cache
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from smartapp.models import Launch
-from smartapp.observability import tracing
-from smartapp.observability.span_redaction import RedactingExporter
 from smartapp.vault import store
 from tests.fixtures.app import PageClient
 from tests.smartapp.observability.scrape import METRICS_TOKEN, ours, scrape
-
-
-@pytest.fixture
-def exporter(settings) -> Iterator[InMemorySpanExporter]:
-    settings.METRICS_TOKEN = METRICS_TOKEN
-    memory = InMemorySpanExporter()
-    tracing.configure(SimpleSpanProcessor(RedactingExporter(memory)))
-    try:
-        yield memory
-    finally:
-        tracing.unconfigure()
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -41,8 +25,9 @@ def strings(value: Any) -> Iterator[str]:
 
 
 def test_a_whole_journey_leaves_no_identifier_in_metrics_or_spans(
-    connect, browser, exporter
+    connect, browser, exporter, settings
 ) -> None:
+    settings.METRICS_TOKEN = METRICS_TOKEN
     connection = connect()
     client = PageClient()  # made after tracing began: Django's span is in its chain
     browser.client = client

@@ -5,30 +5,15 @@ FHIR call under its section (type, interaction, status, bytes) and httpx's under
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.core.cache import cache
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from smartapp.models import Launch
 from smartapp.observability import tracing
-from smartapp.observability.span_redaction import RedactingExporter
 from smartapp.summary.sections import section_names
 from tests.fixtures.app import PageClient
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    tracing.configure(SimpleSpanProcessor(RedactingExporter(memory)))
-    try:
-        yield memory
-    finally:
-        tracing.unconfigure()
 
 
 def summary_spans(connect, browser, exporter) -> tuple[list[ReadableSpan], str]:
