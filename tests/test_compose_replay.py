@@ -62,11 +62,12 @@ class Loopback:
         return re.sub(r"^/tmp/", f"{self.tmp}/", value)
 
     def environment(self, name: str) -> dict[str, str]:
-        env = {"PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(self.tmp)}
-        env |= {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}  # the Dockerfile's
-        env |= env_example()
+        env = env_example()
         env |= {key: str(value) for key, value in SERVICES[name].get("environment", {}).items()}
-        env = {key: self.local(value) for key, value in env.items()}
+        env = {key: self.local(value) for key, value in env.items()}  # compose's values only:
+        # this machine's own paths (a clone under /tmp, as CI's) are not the container's
+        env |= {"PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(self.tmp)}
+        env |= {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}  # the Dockerfile's
         env["DATABASE_URL"] = f"sqlite:///{self.tmp}/db.sqlite3"
         env.pop("REDIS_URL", None)
         if os.environ.get("REDIS_URL"):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections, transaction
 
-from smartapp.audit import chain
+import smartapp.audit.chain as chain
 from smartapp.observability import metrics
 
 log = logging.getLogger(__name__)
