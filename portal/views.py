@@ -23,6 +23,7 @@ from portal.summary_page import SummaryPage, card_for, ordered_rows
 from smartapp import audit, style_hints
 from smartapp.summary import sections as registry
 from smartapp.summary import service as summary_service
+from smartapp.summary.service import SummaryRun
 
 
 def _refresh(request: HttpRequest) -> bool | frozenset[str]:
@@ -42,16 +43,14 @@ def summary(request: HttpRequest, handle: str) -> HttpResponse | StreamingHttpRe
     if not launch.patient_id:
         return HttpResponseRedirect(reverse("portal:patient-search", args=[handle]))
     journey = Journey.begin(request, launch, "summary")
-    with journey.inside():
-        try:
-            run = summary_service.start_summary(launch, refresh=_refresh(request))
-        except BaseException as error:
-            journey.finish(failure(error))
-            raise
+    run: SummaryRun | None = None
     try:
+        with journey.inside():
+            run = summary_service.start_summary(launch, refresh=_refresh(request))
         page = SummaryPage(request, launch, run, journey)  # renders the shell
-    except BaseException as error:
-        run.cancel()
+    except BaseException as error:  # the page ends here: its record says how
+        if run is not None:
+            run.cancel()
         journey.finish(failure(error))
         raise
     response = StreamingHttpResponse(page.stream(), content_type="text/html; charset=utf-8")

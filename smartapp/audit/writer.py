@@ -55,18 +55,28 @@ class _Writer:
             self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
-        try:
-            close_old_connections()  # CONN_MAX_AGE applies here as to a request's thread
-            chain.append_many([pending.entry for pending in batch])
-        except Exception:
-            metrics.AUDIT_WRITE_FAILURES.inc(len(batch))
-            log.exception("audit records not written", extra={"audit_records": len(batch)})
+        written = _append([pending.entry for pending in batch], fresh_connection=True)
+        for pending in batch:
+            pending.written = written
+            pending.done.set()
+
+
+def _append(entries: list[chain.Entry], *, fresh_connection: bool = False) -> bool:
+    """Append `entries` in one transaction; a failure is logged and counted, never raised.
+    The writer thread asks for `fresh_connection`: CONN_MAX_AGE applies to it as to a
+    request's thread."""
+    try:
+        if fresh_connection:
+            close_old_connections()
+        if len(entries) == 1:
+            chain.append(entries[0])
         else:
-            for pending in batch:
-                pending.written = True
-        finally:
-            for pending in batch:
-                pending.done.set()
+            chain.append_many(entries)
+    except Exception:
+        metrics.AUDIT_WRITE_FAILURES.inc(len(entries))
+        log.exception("audit record not written", extra={"audit_records": len(entries)})
+        return False
+    return True
 
 
 _writer: _Writer | None = None
@@ -88,13 +98,7 @@ def write(entry: chain.Entry) -> bool:
     A caller already inside a transaction appends in it, on its own connection: the writer's
     connection could not see that transaction's rows nor wait for it to end."""
     if transaction.get_connection().in_atomic_block:
-        try:
-            chain.append(entry)
-        except Exception:
-            metrics.AUDIT_WRITE_FAILURES.inc()
-            log.exception("audit record not written", extra={"audit_what": entry.what})
-            return False
-        return True
+        return _append([entry])
     pending = _Pending(entry)
     _current().queue.put(pending)
     if not pending.done.wait(WAIT_S):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from typing import Any, TypeVar
 
@@ -34,10 +34,11 @@ NOT_TRACED = "-"
 EXCLUDED_URLS = "healthz,readyz,metrics,static/"
 
 _provider: TracerProvider | None = None
+_tracer: trace.Tracer = trace.NoOpTracer()  # the provider's, made once per configure
 _instrumentors: list[Any] = []
 
 
-def wanted(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+def wanted(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the environment asks for traces (see the module docstring)."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
@@ -91,7 +92,7 @@ def configure(processor: SpanProcessor | None = None) -> TracerProvider:
     in-memory exporter, wrapped the same way). Must run before Django builds its middleware
     chain (SmartAppConfig.ready does), since the Django instrumentation adds one.
     """
-    global _provider
+    global _provider, _tracer
     if _provider is not None:
         return _provider
     provider = TracerProvider(resource=Resource.create())  # OTEL_SERVICE_NAME, _RESOURCE_...
@@ -99,26 +100,24 @@ def configure(processor: SpanProcessor | None = None) -> TracerProvider:
         processor or BatchSpanProcessor(RedactingExporter(_exporter_from_env()))
     )
     _instrument(provider)
-    _provider = provider
+    _provider, _tracer = provider, provider.get_tracer("smartapp")
     log.info("tracing on", extra={"exporter": os.environ.get("OTEL_TRACES_EXPORTER", "otlp")})
     return provider
 
 
 def unconfigure() -> None:
     """Stop tracing in this process (tests): instrumentations removed, spans flushed."""
-    global _provider
+    global _provider, _tracer
     while _instrumentors:
         _instrumentors.pop().uninstrument()
     if _provider is not None:
         _provider.shutdown()
-    _provider = None
+    _provider, _tracer = None, trace.NoOpTracer()
 
 
 def tracer() -> trace.Tracer:
     """The app's tracer: a no-op one while tracing is off."""
-    if _provider is None:
-        return trace.NoOpTracer()
-    return _provider.get_tracer("smartapp")
+    return _tracer
 
 
 def in_context(function: Callable[..., T]) -> Callable[..., T]:

@@ -32,5 +32,10 @@ def value(samples: list[Sample], name: str, **labels: str) -> float:
     )
 
 
+def moved(before: list[Sample], after: list[Sample], name: str, **labels: str) -> float:
+    """How much `name` (with `labels`) moved between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 def ours(samples: list[Sample]) -> Iterator[Sample]:
     return (sample for sample in samples if sample[0].startswith("smartapp_"))

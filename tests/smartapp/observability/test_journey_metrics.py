@@ -4,6 +4,8 @@ Real HTTP to the sandbox EHR; /metrics scraped and parsed as Prometheus would.""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -12,7 +14,7 @@ from smart.scopes import LaunchKind
 from smartapp.models import Launch
 from smartapp.summary.sections import section_names
 from tests.fixtures.app import PageClient
-from tests.smartapp.observability.scrape import METRICS_TOKEN, scrape, value
+from tests.smartapp.observability.scrape import METRICS_TOKEN, moved, scrape
 
 pytestmark = pytest.mark.usefixtures("metrics_token")
 
@@ -35,13 +37,11 @@ def test_a_launch_counts_its_outcome_its_token_call_and_its_discovery(connect, b
     after = scrape(Client())
     slug = connection.slug
 
-    def moved(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
-
+    changed = partial(moved, before, after)
     kind = LaunchKind.PATIENT.value
-    assert moved("smartapp_launches_total", connection=slug, kind=kind, outcome="ok") == 1
+    assert changed("smartapp_launches_total", connection=slug, kind=kind, outcome="ok") == 1
     assert (
-        moved(
+        changed(
             "smartapp_token_requests_total",
             connection=slug,
             grant="authorization_code",
@@ -49,8 +49,8 @@ def test_a_launch_counts_its_outcome_its_token_call_and_its_discovery(connect, b
         )
         == 1
     )
-    assert moved("smartapp_token_request_seconds_count", connection=slug) == 1
-    assert moved("smartapp_discovery_fetches_total", connection=slug, outcome="ok") == 1
+    assert changed("smartapp_token_request_seconds_count", connection=slug) == 1
+    assert changed("smartapp_discovery_fetches_total", connection=slug, outcome="ok") == 1
 
 
 def test_a_cancelled_consent_counts_as_a_failed_launch(connect, browser) -> None:
@@ -60,12 +60,8 @@ def test_a_cancelled_consent_counts_as_a_failed_launch(connect, browser) -> None
     browser.callback(browser.authorize(response, deny=True))
     after = scrape(Client())
     labels = {"connection": connection.slug, "kind": "patient"}
-    ok = value(after, "smartapp_launches_total", outcome="ok", **labels) - value(
-        before, "smartapp_launches_total", outcome="ok", **labels
-    )
-    failed = value(after, "smartapp_launches_total", **labels) - value(
-        before, "smartapp_launches_total", **labels
-    )
+    ok = moved(before, after, "smartapp_launches_total", outcome="ok", **labels)
+    failed = moved(before, after, "smartapp_launches_total", **labels)
     assert (ok, failed) == (0, 1)
 
 
@@ -80,23 +76,21 @@ def test_a_summary_page_moves_the_journey_and_upstream_metrics(connect, browser)
     after = scrape(client)
     slug = connection.slug
 
-    def moved(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
-
-    assert moved("smartapp_summary_first_section_seconds_count", connection=slug) == 1
-    assert moved("smartapp_summary_complete_seconds_count", connection=slug) == 1
-    assert moved("smartapp_http_requests_total", view="portal:summary", status_class="2xx") == 1
+    changed = partial(moved, before, after)
+    assert changed("smartapp_summary_first_section_seconds_count", connection=slug) == 1
+    assert changed("smartapp_summary_complete_seconds_count", connection=slug) == 1
+    assert changed("smartapp_http_requests_total", view="portal:summary", status_class="2xx") == 1
     for section in section_names():
-        assert moved("smartapp_summary_sections_total", connection=slug, section=section) == 1
-        assert moved("smartapp_summary_cache_total", section=section, result="miss") == 1
+        assert changed("smartapp_summary_sections_total", connection=slug, section=section) == 1
+        assert changed("smartapp_summary_cache_total", section=section, result="miss") == 1
     observations = {
         "connection": slug,
         "resource_type": "Observation",
         "interaction": "search-type",
         "status_class": "2xx",
     }
-    assert moved("smartapp_fhir_requests_total", **observations) >= 2  # vitals and labs
-    assert moved("smartapp_fhir_request_seconds_count", connection=slug) == moved(
+    assert changed("smartapp_fhir_requests_total", **observations) >= 2  # vitals and labs
+    assert changed("smartapp_fhir_request_seconds_count", connection=slug) == changed(
         "smartapp_fhir_requests_total", connection=slug
     )
 
@@ -105,9 +99,7 @@ def test_a_summary_page_moves_the_journey_and_upstream_metrics(connect, browser)
     last = scrape(client)
     for section in section_names():
         hit = {"section": section, "result": "hit"}
-        assert value(last, "smartapp_summary_cache_total", **hit) == 1 + value(
-            again, "smartapp_summary_cache_total", **hit
-        )
+        assert moved(again, last, "smartapp_summary_cache_total", **hit) == 1
 
 
 def test_failing_fhir_calls_are_counted_by_status_class(connect, browser) -> None:
@@ -120,13 +112,9 @@ def test_failing_fhir_calls_are_counted_by_status_class(connect, browser) -> Non
     client.get(f"/l/{handle}/")
     after = scrape(client)
     labels = {"connection": connection.slug, "resource_type": "Condition", "status_class": "5xx"}
-    assert value(after, "smartapp_fhir_requests_total", **labels) > value(
-        before, "smartapp_fhir_requests_total", **labels
-    )
+    assert moved(before, after, "smartapp_fhir_requests_total", **labels) > 0
     unavailable = {"connection": connection.slug, "section": "problems", "status": "unavailable"}
-    assert value(after, "smartapp_summary_sections_total", **unavailable) == 1 + value(
-        before, "smartapp_summary_sections_total", **unavailable
-    )
+    assert moved(before, after, "smartapp_summary_sections_total", **unavailable) == 1
 
 
 def test_sign_out_counts_a_sign_out_and_a_session_end(connect, browser) -> None:
@@ -138,10 +126,6 @@ def test_sign_out_counts_a_sign_out_and_a_session_end(connect, browser) -> None:
     assert client.post(f"/l/{handle}/sign-out").status_code == 303
     after = scrape(client)
     slug = connection.slug
-    assert value(after, "smartapp_sign_outs_total", connection=slug) == 1 + value(
-        before, "smartapp_sign_outs_total", connection=slug
-    )
+    assert moved(before, after, "smartapp_sign_outs_total", connection=slug) == 1
     ended = {"connection": slug, "cause": "sign_out"}
-    assert value(after, "smartapp_sessions_ended_total", **ended) == 1 + value(
-        before, "smartapp_sessions_ended_total", **ended
-    )
+    assert moved(before, after, "smartapp_sessions_ended_total", **ended) == 1
