@@ -3,7 +3,7 @@
 Like the SMART Health IT launcher, one sandbox serves many "EHRs": each option blob makes a
 different base URL (a different `iss`) that behaves as told: preselected context, no pages,
 narrowed grants, short-lived tokens, rotating or static refresh tokens, SMART v1 only, slow
-or failing FHIR calls, authorization and token errors. `docs/sandbox.md` documents each.
+or failing FHIR calls, authorization and token errors, a JWKS that is down or empty. `docs/sandbox.md` documents each.
 
 Parsing is pure and strict: an unknown option or a wrong type is a 400, not a silent no-op,
 so a QA engineer's typo shows up at once.
@@ -112,6 +112,7 @@ class SimOptions:
     hostile: HostileRule = field(default_factory=HostileRule)
     token_delay_ms: int = 0
     include: Literal["honour", "ignore"] = "honour"  # "ignore": `_include` is not supported
+    jwks: Literal["ok", "down", "empty"] = "ok"  # "down": 503; "empty": `{"keys": []}`
 
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -232,6 +233,7 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
         "smart": ("v1", "v2"),
         "id_token": _ID_TOKEN_FAULTS,
         "include": ("honour", "ignore"),
+        "jwks": ("ok", "down", "empty"),
     }
     for name, allowed in choices.items():
         if name in raw:

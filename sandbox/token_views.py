@@ -1,7 +1,8 @@
 """The sandbox EHR's OAuth endpoints called by the app's server, not the browser: token
 (RFC 6749 3.2, with the `token_error`, `token_response` and `token_delay_ms` simulation
 options), revocation (RFC 7009, also slowed by `token_delay_ms`), introspection (RFC 7662),
-and the JWKS that verifies its id_tokens.
+and the JWKS that verifies its id_tokens (the `jwks` simulation option: "down" answers 503,
+"empty" an empty key set, for clients' and `smart_check`'s handling of a JWKS that fails).
 
 `token_delay_ms` is a slow EHR, not one that gives up: the token endpoint does the grant
 first and then waits, so a refresh token the client stopped waiting for is spent all the same
@@ -115,4 +116,11 @@ introspect = _token_endpoint("introspection")
 @require_GET
 @with_site
 def jwks(request: HttpRequest, site: SandboxSite) -> JsonResponse:
+    if site.options.jwks == "down":
+        return JsonResponse(
+            {"error": "temporarily_unavailable", "error_description": "simulated by the sandbox"},
+            status=503,
+        )
+    if site.options.jwks == "empty":
+        return JsonResponse({"keys": []})
     return JsonResponse(public_jwks())
