@@ -3,7 +3,8 @@
 Like the SMART Health IT launcher, one sandbox serves many "EHRs": each option blob makes a
 different base URL (a different `iss`) that behaves as told: preselected context, no pages,
 narrowed grants, short-lived tokens, rotating or static refresh tokens, SMART v1 only, slow
-or failing FHIR calls, authorization and token errors, a JWKS that is down or empty. `docs/sandbox.md` documents each.
+or failing FHIR calls, authorization and token errors, a JWKS that is down or empty.
+`docs/sandbox.md` documents each.
 
 Parsing is pure and strict: an unknown option or a wrong type is a 400, not a silent no-op,
 so a QA engineer's typo shows up at once.

@@ -204,7 +204,7 @@ def check_jwks(
             Status.FAIL, f"no usable public keys ({problems or 'keys empty'})", ms=ms
         )
     extra = f"; ignored {problems}" if problems else ""
-    return JWKS.result(Status.PASS, f"{len(usable)} public keys {usable}{extra}", ms=ms)
+    return JWKS.result(Status.PASS, f"{len(usable)} usable public key(s) {usable}{extra}", ms=ms)
 
 
 ISS_PARAMETER = Check(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from smart.conformance import (
-    OAUTH_URIS,
     Finding,
     HttpFacts,
     Report,
@@ -24,6 +23,7 @@ from smart.conformance import (
     oauth_uris,
     openid_configuration_url,
 )
+from smart.discovery import OAUTH_URIS
 
 ISS = "https://ehr.example/fhir"
 

@@ -180,16 +180,16 @@ def test_junit_output_is_well_formed_with_the_right_counts(sandbox, connect):
     cases = suite.findall("testcase")
     failed = [case.get("name") for case in cases if case.find("failure") is not None]
     skipped = [case.get("name") for case in cases if case.find("skipped") is not None]
-    assert int(suite.get("tests")) == len(cases) == 23
-    assert int(suite.get("failures")) == len(failed) == 1
-    assert int(suite.get("skipped")) == len(skipped) == 1
+    assert suite.get("tests") == str(len(cases)) == "23"
+    assert suite.get("failures") == str(len(failed)) == "1"
+    assert suite.get("skipped") == str(len(skipped)) == "1"
     assert suite.get("errors") == "0"
     assert failed == ["jwks.keys"]
     by_name = {case.get("name"): case for case in cases}
     warned = by_name["rfc9207.iss-parameter"]
     assert warned.find("failure") is None
-    assert warned.findtext("system-out").startswith("WARN:")
-    assert "RFC 6749 5.2" in by_name["token.error-response"].findtext("system-out")
+    assert warned.findtext("system-out", "").startswith("WARN:")
+    assert "RFC 6749 5.2" in by_name["token.error-response"].findtext("system-out", "")
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties == {"iss": connection.iss, "connection": connection.slug}
 
