@@ -51,7 +51,13 @@ def _redact(finding: Finding, secret: str | None) -> Finding:
 
 
 def run_checks(iss: str, connection: EhrConnection | None) -> Report:
-    """Probe `iss` (as `connection`, when given: its needs and real client credentials)."""
+    """Probe `iss` (as `connection`, when given: its needs and real client credentials).
+
+    The connection's credentials go only to the server it is registered for (RFC 9700 4.4,
+    mix-up): a connection for another `iss` is a ValueError, before anything is sent.
+    """
+    if connection is not None and connection.iss != iss:
+        raise ValueError(f"connection {connection.slug!r} is registered for another iss")
     credentials = credentials_for(connection) if connection is not None else None
     needs = needs_of(connection) if connection is not None else None
     seen = probe.gather(iss, needs, credentials, f"{settings.APP_BASE_URL}/smart/callback")

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sandbox.simulation import SimulationError, parse_options
+from smartapp.conformance.checks import run_checks
 from tests.fixtures.app import SECRET
 
 
@@ -217,3 +218,10 @@ def test_the_table_says_what_failed_and_how_to_fix_it(sandbox, connect):
     assert "fix: check the connection's client_id" in lines[failing + 1]
     assert "ref: RFC 6749 5.2" in lines[failing + 2]
     assert lines[-1].startswith("FAILED: ")
+
+
+def test_credentials_go_only_to_the_connections_own_server(sandbox, connect):
+    connection = connect("client_secret_basic")
+    with pytest.raises(ValueError, match="another iss"):
+        run_checks(sandbox.base(smart="v1"), connection)
+    assert sandbox.stats()["token_requests"] == {}
