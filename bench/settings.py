@@ -24,9 +24,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # static files found at start-up; no collectstatic needed
 SUMMARY_WORKERS = int(os.environ.get("BENCH_SUMMARY_WORKERS", "8"))
 
-# The observability overhead figure compares this app with one whose metrics and audit trail
-# are switched off (bench/apps.py); tracing is on only where OTEL_* variables are set.
+# The observability overhead figure compares this app with one whose metrics, audit trail and
+# launch diagnostics are switched off (bench/apps.py); tracing is on only where OTEL_*
+# variables are set.
 if os.environ.get("BENCH_BARE") == "1":
+    LAUNCH_DIAGNOSTICS = False
     INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
     METRICS_MIDDLEWARE = "smartapp.observability.middleware.RequestMetricsMiddleware"
     MIDDLEWARE = [m for m in MIDDLEWARE if m != METRICS_MIDDLEWARE]  # noqa: F405

@@ -60,6 +60,9 @@ METRICS_TOKEN = CONFIG.metrics_token
 # AUDIT_ARCHIVE_DIR as NDJSON AuditEvents and deleted, whole chained segments at a time.
 AUDIT_RETENTION_DAYS = int(CONFIG.tunables["AUDIT_RETENTION_DAYS"])
 AUDIT_ARCHIVE_DIR = CONFIG.audit_archive_dir
+# Each launch's steps for the staff launch debugger (smartapp/diagnostics/); only the bench's
+# bare app turns them off.
+LAUNCH_DIAGNOSTICS = True
 SUMMARY_CACHE_TTL_S = dict(CONFIG.summary.cache_ttl_s)  # section name -> seconds
 
 INSTALLED_APPS = [

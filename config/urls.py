@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from smartapp import health, views
 from smartapp.observability import endpoint as metrics_endpoint
+from smartapp.qa import views as qa_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -13,7 +14,10 @@ urlpatterns = [
     path("smart/launch", views.ehr_launch, name="smart-launch"),
     path("smart/start", views.standalone_start, name="smart-start"),
     path("smart/callback", views.callback, name="smart-callback"),
-    path("qa/launch", views.qa_launch, name="qa-launch"),
+    path("qa/launch", qa_views.qa_launch, name="qa-launch"),
+    path("qa/launches", qa_views.launches, name="qa-launches"),
+    path("qa/launches/<str:handle>", qa_views.launch_detail, name="qa-launch-detail"),
+    path("qa/check", qa_views.check, name="qa-check"),
     path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("admin/", admin.site.urls),
     path("", include("portal.urls")),

@@ -168,7 +168,9 @@ def authorize(request: HttpRequest, site: SandboxSite) -> HttpResponse:
         return _oauth_error(request, site, error)
     state = request.GET.get("state")
     if site.options.auth_error:
-        return _redirect_error(site, grant.redirect_uri, site.options.auth_error, state)
+        return _redirect_error(
+            site, grant.redirect_uri, site.options.auth_error, state, "simulated by the sandbox"
+        )
     txn: dict[str, Any] = {"params": request.GET.dict(), "user": None, "patient": None}
     if launch_id := request.GET.get("launch"):
         launch = find_launch(launch_id, site, grant.client.client_id)

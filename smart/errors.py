@@ -34,6 +34,12 @@ class SmartAppError(Exception):
         # (a replayed callback of a launch that is still live here). Never set for a launch
         # this browser is not bound to.
         self.continue_url: str | None = None
+        # What the EHR itself said (an authorization or token error, RFC 6749 4.1.2.1 and
+        # 5.2), sanitised by `ehr_words`: shown on the page, as the EHR's words, not ours.
+        self.ehr_error: str | None = None
+        self.ehr_description: str | None = None
+        # The launch this error ended or concerns, for staff's link to its debugger page.
+        self.launch_handle: str | None = None
 
     @property
     def heading(self) -> str:
@@ -44,6 +50,29 @@ class SmartAppError(Exception):
         self.ehr_name = connection.name
         self.frame_origins = list(connection.frame_origins)
         return self
+
+    def of_launch(self, launch: Any) -> SmartAppError:
+        """`about` the launch's EHR, and name the launch (staff get a link to its debugger)."""
+        self.launch_handle = launch.handle
+        return self.about(launch.connection)
+
+
+# RFC 6749 4.1.2.1 and 5.2: `error` and `error_description` are printable ASCII other than
+# '"' and '\\'. Anything else an EHR sends is dropped before it is shown or stored.
+_OAUTH_TEXT = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+EHR_CODE_LIMIT = 60
+EHR_DESCRIPTION_LIMIT = 200
+
+
+def ehr_words(value: object, limit: int = EHR_DESCRIPTION_LIMIT) -> str | None:
+    """An EHR's `error` or `error_description` fit to show: the RFC's characters only,
+    whitespace collapsed, at most `limit` characters (an ellipsis marks a cut); None if empty."""
+    if not isinstance(value, str):
+        return None
+    kept = " ".join("".join(c for c in value[: limit * 4] if c in _OAUTH_TEXT).split())
+    if len(kept) > limit:
+        kept = kept[: limit - 1].rstrip() + "\u2026"
+    return kept or None
 
 
 class BadInput(SmartAppError):

@@ -1,7 +1,8 @@
 """The app's edges: one error page, partitioned cookies, and who may frame a page.
 
 - SmartErrorMiddleware turns every SmartAppError into the same page with its status, title,
-  message and next step; no token, code or trace is ever on it.
+  message and next step, and the EHR's own words when it gave a reason (sanitised); no
+  token, code or trace is ever on it. Staff also get a link to the launch's debugger.
 - NoReferrerMiddleware keeps `Referrer-Policy: no-referrer` on every answer under `/smart/`,
   error pages included: those URLs carry the EHR's `launch` and the authorization `code`.
 - PartitionedCookieMiddleware adds `Partitioned` (CHIPS) to the session and CSRF cookies and to
@@ -25,9 +26,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
 
 from smart.errors import BadInput, NextStep, SmartAppError
 from smartapp.launches.browser import COOKIE_PREFIX as LAUNCH_COOKIE_PREFIX
+from smartapp.qa.access import qa_allowed
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,9 @@ def render_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
         "relaunch": error.next_step == NextStep.RELAUNCH,
         "try_again": error.next_step == NextStep.TRY_AGAIN,
         "request_id": current_request_id(),
+        "debug_url": reverse("qa-launch-detail", args=[error.launch_handle])
+        if error.launch_handle and qa_allowed(request)
+        else None,
     }
     response = render(request, "smartapp/error.html", context, status=error.status)
     response["Cache-Control"] = "no-store"

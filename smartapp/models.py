@@ -14,11 +14,13 @@ from typing import Any
 from django.db import models
 from joserfc import jwk
 
+import smartapp.diagnostics.recorder as recorder
 from smart import client_auth
 from smart.keys import import_private_pem
 from smart.launch_states import LaunchEvent, LaunchState, advance
 from smart.profiles import profiles
 from smart.scopes import DEFAULT_SCOPES, LaunchKind
+from smartapp.clock import clock
 from smartapp.secretbox import binding, secret_box
 
 
@@ -172,13 +174,26 @@ class Launch(EncryptedFields, models.Model):
     class Meta:
         indexes = [models.Index(fields=["state", "state_expires_at"])]
 
+    _moves: list[tuple[str, LaunchEvent, str, Any]]  # transitions not yet saved
+
     def __str__(self) -> str:
         return f"{self.kind} launch {self.handle[:6]}... ({self.state})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        for before, event, after, at in getattr(self, "_moves", []):
+            recorder.record(
+                self.pk, "state", outcome=str(after), at=at, detail={"from": before, "event": event}
+            )
+        self._moves = []
+
     def transition(self, event: LaunchEvent) -> LaunchState:
         """The only writer of `state`: the table in smart.launch_states decides, or raises
-        IllegalTransition. The caller holds the row lock and saves."""
+        IllegalTransition. The caller holds the row lock and saves; the move is recorded for
+        the launch debugger once it is saved."""
+        before = self.state
         self.state = advance(LaunchState(self.state), event)
+        self._moves = [*getattr(self, "_moves", []), (before, event, self.state, clock().now())]
         return LaunchState(self.state)
 
 
@@ -202,3 +217,4 @@ class TokenGrant(EncryptedFields, models.Model):
 
 
 from smartapp.audit.records import AccessRecord, AuditHead, AuditSegment  # noqa: E402,F401
+from smartapp.diagnostics.records import LaunchStep  # noqa: E402,F401

@@ -29,10 +29,12 @@ from authlib.oauth2.rfc7009 import prepare_revoke_token_request
 
 from smart.client_auth import ClientCredentials, TokenRequest, method_for
 from smart.errors import (
+    EHR_CODE_LIMIT,
     EhrUnavailable,
     SmartAppError,
     TokenExchangeFailed,
     TokenResponseInvalid,
+    ehr_words,
 )
 from smart.token_response import TokenResponse
 from smartapp import outbound
@@ -66,9 +68,11 @@ class TokenCallUnanswered(EhrUnavailable):
 class TokenRequestFailed(TokenExchangeFailed):
     """The token endpoint answered with an OAuth error (RFC 6749 5.2)."""
 
-    def __init__(self, error: str, detail: str | None = None) -> None:
+    def __init__(self, error: str, detail: str | None = None, description: Any = None) -> None:
         super().__init__(detail or error)
         self.error = error
+        self.ehr_error = ehr_words(error, EHR_CODE_LIMIT)
+        self.ehr_description = ehr_words(description)
 
 
 def _never_sent(exc: Exception) -> bool:
@@ -178,7 +182,9 @@ def _request_token(
     response = _post(credentials, endpoint, prepare_token_request(**form), within_s)
     body = _json_object(response)
     if isinstance(body.get("error"), str):
-        raise TokenRequestFailed(body["error"], f"token endpoint: {body['error']}"[:120])
+        raise TokenRequestFailed(
+            body["error"], f"token endpoint: {body['error']}"[:120], body.get("error_description")
+        )
     if response.status_code != 200:
         raise TokenRequestFailed("http_error", f"token endpoint answered {response.status_code}")
     return TokenResponse.from_json(normalise(body))

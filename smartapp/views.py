@@ -1,4 +1,5 @@
-"""The SMART entry points: EHR launch, standalone start, callback, our JWKS.
+"""The SMART entry points: EHR launch, standalone start, callback, our JWKS (the QA pages are
+`smartapp.qa.views`).
 
 Views parse, call the launch services (`smartapp.launches`), set the launch's own cookie
 (`launches.browser`) and redirect or render; SmartAppError becomes the error page in
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from smart.errors import BadLaunchRequest
 from smart.scopes import LaunchKind
@@ -26,6 +27,7 @@ from smartapp.launches import callback as launch_callback
 from smartapp.launches import start as launch_start
 from smartapp.middleware import allow_framing
 from smartapp.models import EhrConnection
+from smartapp.qa.access import qa_allowed
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
@@ -54,11 +56,6 @@ def ehr_launch(request: HttpRequest) -> HttpResponse:
         throttle.check_launch_budget(request)  # only starts that would write are counted
     started = launch_start.start_ehr_launch(iss=iss, launch_param=request.GET.get("launch"))
     return _to_ehr(request, started)
-
-
-def qa_allowed(request: HttpRequest) -> bool:
-    """The QA/provider start page: staff, or a non-production (DEBUG) deployment."""
-    return bool(settings.DEBUG or (request.user.is_authenticated and request.user.is_staff))
 
 
 @never_cache
@@ -104,16 +101,3 @@ def jwks(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(registry.public_jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response
-
-
-@never_cache
-@require_http_methods(["GET"])
-def qa_launch(request: HttpRequest) -> HttpResponse:
-    if not qa_allowed(request):
-        return render(request, "404.html", status=404)
-    connections = EhrConnection.objects.filter(enabled=True)
-    return render(
-        request,
-        "smartapp/qa_launch.html",
-        {"connections": connections, "kinds": [LaunchKind.PATIENT, LaunchKind.PROVIDER]},
-    )

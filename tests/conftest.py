@@ -103,6 +103,16 @@ def _audit_rows_cleared(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _launch_steps_written() -> Iterator[None]:
+    """The launch debugger's steps are written by a thread of this process; each test's are
+    written before its database is emptied (pytest-django's own fixtures tear down later)."""
+    yield
+    from smartapp.diagnostics import writer
+
+    assert writer.flush(30), "launch steps were still being written after their test"
+
+
+@pytest.fixture(autouse=True)
 def _revocations_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Background revocations (sign-out, a failed launch, an ended grant) run in a thread of
     the test process, never as a task on a broker nobody consumes, and each test waits for

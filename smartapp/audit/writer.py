@@ -8,21 +8,20 @@ the writer takes every record waiting (up to BATCH), appends them in one transac
 ends (the page waits up to WAIT_S), and a busy process pays one lock and one commit per batch
 instead of per page.
 
-A writer thread is started on first use in each process (after a fork, a new one). A failed
+The writer thread is `smartapp.batching`'s, one per process (after a fork, a new one). A failed
 batch is logged and counted (`smartapp_audit_write_failures_total`), never raised into a page.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
 import threading
 from dataclasses import dataclass, field
 
 from django.db import close_old_connections, transaction
 
 import smartapp.audit.chain as chain
+from smartapp.batching import BatchThread
 from smartapp.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -38,27 +37,11 @@ class _Pending:
     written: bool = False
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
-
-    def _write(self, batch: list[_Pending]) -> None:
-        written = _append([pending.entry for pending in batch], fresh_connection=True)
-        for pending in batch:
-            pending.written = written
-            pending.done.set()
+def _write(batch: list[_Pending]) -> None:
+    written = _append([pending.entry for pending in batch], fresh_connection=True)
+    for pending in batch:
+        pending.written = written
+        pending.done.set()
 
 
 def _append(entries: list[chain.Entry], *, fresh_connection: bool = False) -> bool:
@@ -79,16 +62,7 @@ def _append(entries: list[chain.Entry], *, fresh_connection: bool = False) -> bo
     return True
 
 
-_writer: _Writer | None = None
-_lock = threading.Lock()
-
-
-def _current() -> _Writer:
-    global _writer
-    with _lock:
-        if _writer is None or _writer.pid != os.getpid():
-            _writer = _Writer()
-        return _writer
+_thread: BatchThread[_Pending] = BatchThread("audit-writer", _write, BATCH)
 
 
 def write(entry: chain.Entry) -> bool:
@@ -100,7 +74,7 @@ def write(entry: chain.Entry) -> bool:
     if transaction.get_connection().in_atomic_block:
         return _append([entry])
     pending = _Pending(entry)
-    _current().queue.put(pending)
+    _thread.put(pending)
     if not pending.done.wait(WAIT_S):
         metrics.AUDIT_WRITE_FAILURES.inc()
         log.error("audit record not written in time", extra={"audit_what": entry.what})

@@ -2,5 +2,5 @@
 
 `checks.run_checks(iss, connection) -> Report` probes one server; `report.render(report,
 fmt)` writes it as a table, JSON or JUnit XML. The pure judging is `smart.conformance` and
-`rules`; `probe` does the I/O.
+`smart.conformance_rules`; `probe` does the I/O.
 """

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 from django.conf import settings
 
+import smart.conformance_rules as rules
 from smart.conformance import ConnectionNeeds, Finding, Report
 from smart.scopes import LaunchKind
 from smartapp.clock import clock
-from smartapp.conformance import probe, rules
+from smartapp.conformance import probe
 from smartapp.models import EhrConnection
 from smartapp.registry import credentials_for
 

@@ -27,6 +27,7 @@ from typing import TypeVar
 from smart.errors import GrantLost
 from smart.profiles import profile_for
 from smartapp import audit
+from smartapp.diagnostics import recorder
 from smartapp.fhir import resources, search
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.transport import Deadline, FhirUnauthorized, Json
@@ -121,7 +122,7 @@ class SmartSession:
             return token
 
     def _call(self, request: Callable[[str], T]) -> T:
-        with tenant.working_for(self.launch.connection.slug):
+        with tenant.working_for(self.launch.connection.slug), recorder.about(self.launch.pk):
             return self._call_with_refresh(request)
 
     def _call_with_refresh(self, request: Callable[[str], T]) -> T:

@@ -34,6 +34,7 @@ from smart.errors import EhrUnavailable, PatientUnavailable
 from smart.url_policy import is_within_base
 from smartapp import outbound
 from smartapp.clock import clock
+from smartapp.diagnostics import recorder
 from smartapp.fhir.breaker import breaker_for
 from smartapp.observability import metrics, tenant, tracing
 
@@ -249,15 +250,22 @@ class _Seen:
     status_class: str = "error"
     status: int = 0
     bytes: int = 0
+    entries: int | None = None  # of a Bundle answered
 
     def answered(self, answer: _Answer) -> None:
         self.status_class = metrics.status_class(answer.status)
         self.status, self.bytes = answer.status, len(answer.body)
 
+    def read(self, body: Json) -> Json:
+        if body.get("resourceType") == "Bundle" and isinstance(body.get("entry"), list):
+            self.entries = len(body["entry"])
+        return body
+
 
 @contextmanager
-def _observed(call: FhirCall) -> Iterator[_Seen]:
-    """A span and the FHIR metrics around one call (its retries included)."""
+def _observed(call: FhirCall, parameters: tuple[str, ...] = ()) -> Iterator[_Seen]:
+    """A span, the FHIR metrics and the launch debugger's note around one call (its retries
+    included); `parameters` are the search's parameter names, never their values."""
     connection, seen, started = tenant.current(), _Seen(), time.perf_counter()
     name = f"fhir {call.interaction} {call.resource_type}"
     with tracing.tracer().start_as_current_span(name) as span:
@@ -275,8 +283,18 @@ def _observed(call: FhirCall) -> Iterator[_Seen]:
                 span.set_attribute("http.response.status_code", seen.status)
                 span.set_attribute("fhir.response_bytes", seen.bytes)
             labels = (connection, call.resource_type, call.interaction)
+            took_s = time.perf_counter() - started
             metrics.FHIR_REQUESTS.labels(*labels, seen.status_class).inc()
-            metrics.FHIR_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+            metrics.FHIR_SECONDS.labels(*labels).observe(took_s)
+            recorder.fhir_call(
+                resource_type=call.resource_type,
+                interaction=call.interaction,
+                status=seen.status,
+                response_bytes=seen.bytes,
+                entries=seen.entries,
+                parameters=parameters,
+                duration_s=took_s,
+            )
 
 
 def get_json(
@@ -291,10 +309,10 @@ def get_json(
     """GET a FHIR JSON object within `base`, with the rules above."""
     if not is_within_base(url, base):
         raise ForeignUrl("a URL outside the FHIR base; nothing was sent")
-    with _observed(call) as seen:
+    with _observed(call, tuple(sorted(params or ()))) as seen:
         answer = _send(base, url, access_token, params, deadline)
         seen.answered(answer)
-        return _interpret(base, answer)
+        return seen.read(_interpret(base, answer))
 
 
 def _interpret(base: str, answer: _Answer) -> Json:

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -35,6 +36,7 @@ from django.db import DataError, transaction
 from django.urls import reverse
 
 from smart.errors import (
+    EHR_CODE_LIMIT,
     AccessDenied,
     AuthorizationFailed,
     IdTokenInvalid,
@@ -46,13 +48,16 @@ from smart.errors import (
     StateMissing,
     StateReplayed,
     TokenResponseInvalid,
+    ehr_words,
 )
+from smart.launch_report import id_token_facts, token_facts
 from smart.launch_states import LaunchEvent, LaunchState
 from smart.profiles import profile_for
 from smart.scopes import GrantedScopes
 from smart.token_response import IssuedTokens, TokenResponse
 from smartapp import discovery, id_token, registry, token_endpoint
 from smartapp.clock import clock
+from smartapp.diagnostics import recorder
 from smartapp.fhir import resources
 from smartapp.launches.browser import Binding, owns, sha256
 from smartapp.lock_objects import launch_by_state_qs_for_update, launch_qs_for_update
@@ -67,9 +72,10 @@ Cookies = Mapping[str, str]
 @dataclass(frozen=True)
 class CallbackParams:
     state: str | None
-    code: str | None
-    error: str | None
-    iss: str | None
+    code: str | None = field(default=None, repr=False)
+    error: str | None = None
+    iss: str | None = None
+    error_description: str | None = None  # sanitised (`ehr_words`), for the page and debugger
 
     @classmethod
     def from_query(cls, query: Any) -> CallbackParams:
@@ -77,7 +83,13 @@ class CallbackParams:
             values = query.getlist(name)
             return values[0] if len(values) == 1 and values[0] else None
 
-        return cls(one("state"), one("code"), one("error"), one("iss"))
+        return cls(
+            one("state"),
+            one("code"),
+            one("error"),
+            one("iss"),
+            ehr_words(one("error_description")),
+        )
 
 
 @dataclass(frozen=True)
@@ -88,10 +100,11 @@ class Completed:
     binding: Binding
 
 
-Refusal = tuple[LaunchEvent, SmartAppError]
+Ending = tuple[LaunchEvent, SmartAppError]  # how a refused callback ends its launch
+Refusal = tuple[LaunchEvent | None, SmartAppError]  # no event: a replay moves nothing
 
 
-def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Refusal | None:
+def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Ending | None:
     """Steps 3 to 5 for a launch whose state was just spent: why to refuse it, if at all."""
     if not owns(cookies, launch.handle, launch.browser):
         return LaunchEvent.AUTH_ERROR, SessionMismatch("state from another browser")
@@ -102,12 +115,18 @@ def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Refusa
     ):
         return LaunchEvent.AUTH_ERROR, IssuerMismatch("RFC 9207 iss mismatch")
     if params.error == "access_denied":
-        return LaunchEvent.DENIED, AccessDenied()
+        return LaunchEvent.DENIED, _in_ehr_words(AccessDenied(), params)
     if params.error is not None or params.code is None:
-        return LaunchEvent.AUTH_ERROR, AuthorizationFailed(
-            f"authorization error {params.error!r}"[:120]
-        )
+        failed = AuthorizationFailed(f"authorization error {params.error!r}"[:120])
+        return LaunchEvent.AUTH_ERROR, _in_ehr_words(failed, params)
     return None
+
+
+def _in_ehr_words(error: SmartAppError, params: CallbackParams) -> SmartAppError:
+    """The EHR's own `error` and `error_description` on the page (RFC 6749 4.1.2.1)."""
+    error.ehr_error = ehr_words(params.error, EHR_CODE_LIMIT)
+    error.ehr_description = params.error_description
+    return error
 
 
 def _counted(launch: Launch | None, outcome: str) -> None:
@@ -124,7 +143,7 @@ def _end(launch: Launch, event: LaunchEvent, error: SmartAppError) -> None:
     launch.transition(event)
     launch.failure_code = error.code
     launch.save()
-    error.about(launch.connection)
+    error.of_launch(launch)
 
 
 def _replayed(launch: Launch, cookies: Cookies) -> StateReplayed:
@@ -135,7 +154,7 @@ def _replayed(launch: Launch, cookies: Cookies) -> StateReplayed:
     browser, or this one for a launch that has ended, gets the plain refusal: nothing about
     the launch beyond what the state already named (its EHR)."""
     error = StateReplayed(f"state of {launch.handle[:6]} replayed")
-    error.about(launch.connection)
+    error.of_launch(launch)
     _counted(launch, error.code)
     if launch.state == LaunchState.ACTIVE and owns(cookies, launch.handle, launch.browser):
         error.continue_url = reverse("portal:summary", args=[launch.handle])
@@ -147,23 +166,53 @@ def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
     if params.state is None:
         _counted(None, StateMissing.code)
         raise StateMissing("no state")
+    received = clock().now()
     with transaction.atomic():
         launch = launch_by_state_qs_for_update(sha256(params.state)).first()
         if launch is None:
             _counted(None, StateMissing.code)
             raise StateMissing("unknown state")
-        if launch.state_used_at is not None:
-            raise _replayed(launch, cookies)
-        launch.state_used_at = clock().now()
-        refusal = _refusal(launch, params, cookies)
-        if refusal is None:
-            launch.transition(LaunchEvent.CODE_RECEIVED)
-            launch.save()
-        else:
-            _end(launch, *refusal)
+        refusal = _spend(launch, params, cookies, received)
+    recorder.record(
+        launch.pk,
+        "callback",
+        outcome=refusal[1].code if refusal else "ok",
+        at=received,
+        detail=_callback_detail(launch, params),
+    )
     if refusal is not None:
         raise refusal[1]
     return launch
+
+
+def _spend(
+    launch: Launch, params: CallbackParams, cookies: Cookies, received: datetime
+) -> Refusal | None:
+    """Spend the state (once) and move the launch on; why to refuse the callback, if at all."""
+    if launch.state_used_at is not None:
+        return None, _replayed(launch, cookies)
+    launch.state_used_at = received
+    refusal = _refusal(launch, params, cookies)
+    if refusal is None:
+        launch.transition(LaunchEvent.CODE_RECEIVED)
+        launch.save()
+    else:
+        _end(launch, *refusal)
+    return refusal
+
+
+def _callback_detail(launch: Launch, params: CallbackParams) -> dict[str, Any]:
+    """What the callback carried, for the debugger: never the code or the state themselves."""
+    if params.iss is None:
+        iss = "required but absent" if launch.iss_required else "absent"
+    else:
+        iss = "as expected" if params.iss == launch.expected_issuer else "another issuer"
+    return {
+        "code": "present" if params.code else "absent",
+        "iss": iss,
+        "ehr_error": ehr_words(params.error, EHR_CODE_LIMIT),
+        "ehr_error_description": params.error_description,
+    }
 
 
 def _identity(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
@@ -175,14 +224,16 @@ def _identity(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
     jwks_uri = config.jwks_uri or id_token.jwks_uri_from_openid_configuration(
         launch.expected_issuer
     )
-    identity = id_token.validate(
-        tokens.id_token,
-        jwks_uri=jwks_uri,
-        issuer=launch.expected_issuer,
-        client_id=launch.connection.client_id,
-        nonce=launch.nonce,
-        fhir_base=launch.connection.iss,
-    )
+    with recorder.timed(launch.pk, "id_token") as noted:
+        identity = id_token.validate(
+            tokens.id_token,
+            jwks_uri=jwks_uri,
+            issuer=launch.expected_issuer,
+            client_id=launch.connection.client_id,
+            nonce=launch.nonce,
+            fhir_base=launch.connection.iss,
+        )
+        noted.update(id_token_facts(identity.claims))
     return {"sub": identity.subject, "fhirUser": identity.fhir_user or ""}
 
 
@@ -192,21 +243,25 @@ def _exchange(launch: Launch, code: str) -> TokenResponse:
         profile_for(launch.connection.profile).normalise_token_response,
         requested_scope=launch.requested_scope,
     )
-    return token_endpoint.exchange_code(
-        registry.credentials_for(launch.connection),
-        launch.token_endpoint,
-        code=code,
-        redirect_uri=launch.redirect_uri,
-        verifier=str(launch.get_secret("verifier")),
-        normalise=normalise,
-    )
+    with recorder.timed(launch.pk, "token_exchange") as noted:
+        tokens = token_endpoint.exchange_code(
+            registry.credentials_for(launch.connection),
+            launch.token_endpoint,
+            code=code,
+            redirect_uri=launch.redirect_uri,
+            verifier=str(launch.get_secret("verifier")),
+            normalise=normalise,
+        )
+        noted.update(token_facts(tokens))
+    return tokens
 
 
 def _check(launch: Launch, tokens: TokenResponse) -> dict[str, Any]:
     """Steps 7 and 8: the identity checked, the patient readable."""
     identity = _identity(launch, tokens)
     if tokens.patient:
-        resources.read_patient(launch.connection.iss, tokens.access_token, tokens.patient)
+        with recorder.timed(launch.pk, "patient_read"), recorder.about(launch.pk):
+            resources.read_patient(launch.connection.iss, tokens.access_token, tokens.patient)
     elif not GrantedScopes.parse(tokens.scope).user_level_patients:
         raise PatientUnavailable("no patient context and no patient search allowed")
     return identity

@@ -7,7 +7,8 @@ other: housekeeping has no back door into the state column.
   `expired`, and the encrypted PKCE verifier is wiped (an exchange stuck there means the
   process died mid-way);
 - `active` but untouched for longer than the session lifetime: the grant ends;
-- ended launches older than the retention period: deleted with their grants.
+- ended launches older than the retention period: deleted with their grants and the steps
+  the launch debugger shows.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     for launch in idle.select_related("connection"):
         tokens.end_grant(launch, LaunchEnded("session lifetime over"), LaunchEvent.TIMED_OUT)
         ended += 1
-    deleted, _ = Launch.objects.filter(
+    _, removed = Launch.objects.filter(
         state__in=[s.value for s in TERMINAL], updated__lt=now - ENDED_RETENTION
-    ).delete()
+    ).delete()  # their grants and recorded steps go with them
+    deleted = removed.get(Launch._meta.label, 0)
     orphans, _ = TokenGrant.objects.exclude(launch__state=LaunchState.ACTIVE).delete()
     return {"expired": expired, "ended": ended, "deleted": deleted, "orphan_grants": orphans}

@@ -32,11 +32,11 @@ def launch_for(handle: str, cookies: Mapping[str, str]) -> Launch:
     if launch is None or not owns(cookies, handle, launch.browser):
         raise LaunchNotFound("handle of another browser")
     if launch.state == LaunchState.SIGNED_OUT:
-        raise SignedOut().about(launch.connection)
+        raise SignedOut().of_launch(launch)
     if launch.state == LaunchState.REAUTH_REQUIRED:
-        raise GrantLost(f"launch is {launch.state}").about(launch.connection)
+        raise GrantLost(f"launch is {launch.state}").of_launch(launch)
     if launch.state != LaunchState.ACTIVE:
-        raise LaunchEnded(f"launch is {launch.state}").about(launch.connection)
+        raise LaunchEnded(f"launch is {launch.state}").of_launch(launch)
     return launch
 
 

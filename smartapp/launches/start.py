@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from smart.authorize import authorization_url
+from smart.discovery import SmartConfiguration, to_json
 from smart.errors import BadLaunchRequest, UnknownIssuer
 from smart.launch_states import LaunchEvent
 from smart.pkce import new_pair
@@ -26,6 +28,7 @@ from smart.profiles import profile_for
 from smart.scopes import LaunchKind
 from smartapp import discovery, registry
 from smartapp.clock import clock
+from smartapp.diagnostics import recorder
 from smartapp.launches.browser import Binding, sha256
 from smartapp.models import EhrConnection, Launch
 
@@ -55,6 +58,38 @@ def _with(scope: str, required: str | None) -> str:
     return f"{required} {scope}"
 
 
+def requested_scope(
+    connection: EhrConnection, kind: LaunchKind, config: SmartConfiguration, scope: str | None
+) -> str:
+    """The scopes a launch of this kind asks for: `scope` or the connection's, in the syntax
+    of the EHR's profile, with the context scope its kind needs (the QA page shows these)."""
+    profile = profile_for(connection.profile)
+    return _with(
+        profile.request_scope(scope or connection.scopes_for(kind), config),
+        CONTEXT_SCOPE.get(kind),
+    )
+
+
+def _noted(launch: Launch, config: SmartConfiguration, began: datetime, took_s: float) -> None:
+    """Discovery and the redirect, for the launch debugger (the document is public)."""
+    recorder.record(
+        launch.pk,
+        "discovery",
+        duration_s=took_s,
+        at=began,
+        detail={"source": config.source, "document": to_json(config)},
+    )
+    recorder.record(
+        launch.pk,
+        "authorize_redirect",
+        detail={
+            "kind": launch.kind,
+            "authorization_endpoint": launch.authorization_endpoint,
+            "launch": "from the EHR" if launch.launch_param else "none (standalone)",
+        },
+    )
+
+
 def start(
     *,
     connection: EhrConnection,
@@ -63,12 +98,10 @@ def start(
     scope: str | None = None,
 ) -> Started:
     """Record a new launch; the authorization URL and the browser binding to set."""
+    began, started = clock().now(), time.perf_counter()
     config = discovery.discover(connection)
-    profile = profile_for(connection.profile)
-    requested = _with(
-        profile.request_scope(scope or connection.scopes_for(kind), config),
-        CONTEXT_SCOPE.get(kind),
-    )
+    discovered_s = time.perf_counter() - started
+    requested = requested_scope(connection, kind, config, scope)
     pkce, state, nonce = new_pair(), secrets.token_urlsafe(STATE_BYTES), secrets.token_urlsafe(24)
     binding = Binding.new(secrets.token_urlsafe(HANDLE_BYTES))
     launch = Launch(
@@ -90,6 +123,7 @@ def start(
     launch.transition(LaunchEvent.REDIRECTED)
     launch.set_secret("verifier", pkce.verifier)
     launch.save()
+    _noted(launch, config, began, discovered_s)
     log.info(
         "launch started",
         extra={"launch": launch.handle[:6], "kind": kind.value, "ehr": connection.slug},

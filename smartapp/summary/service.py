@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from django.utils.translation import gettext_noop
 
 from smart.errors import GrantLost, SmartAppError
 from smart.scopes import GrantedScopes
+from smartapp.diagnostics import recorder
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.session import SmartSession
 from smartapp.fhir.transport import Deadline, EhrTooSlow, FhirForbidden
@@ -141,6 +144,8 @@ class SummaryRun:
     deadline: Deadline
     _scope: str
     connection: str = metrics.UNKNOWN
+    launch_id: uuid.UUID | None = None
+    started: float = field(default_factory=time.perf_counter)
     _futures: dict[Future[Section], str] = field(default_factory=dict)
 
     @property
@@ -162,13 +167,22 @@ class SummaryRun:
                 for future in finished:
                     yield self.counted(self._arrived(future))
             for future in pending:
-                yield self.counted(_unavailable(self._futures[future], "timeout"))
+                yield self.counted(_unavailable(self._futures[future], "timeout"), "deadline")
         finally:
             self.cancel()
 
-    def counted(self, section: Section) -> Section:
-        """`section`, counted by its status (smartapp_summary_sections_total)."""
+    def counted(self, section: Section, source: str = "fetched") -> Section:
+        """`section`, counted by its status (smartapp_summary_sections_total) and noted for the
+        launch debugger with where it came from and when, after the run began, it was ready."""
         metrics.SUMMARY_SECTIONS.labels(self.connection, section.name, section.status.value).inc()
+        if self.launch_id is not None:
+            recorder.record(
+                self.launch_id,
+                "section",
+                outcome=section.status.value,
+                duration_s=time.perf_counter() - self.started,
+                detail={"section": section.name, "source": source},
+            )
         return section
 
     def cancel(self) -> None:
@@ -216,14 +230,16 @@ def start_summary(
     session = SmartSession(launch)
     session.ensure_token()
     deadline = session.deadline = Deadline.after(float(getattr(settings, "SUMMARY_BUDGET_S", 8)))
-    run = SummaryRun(launch.patient_id, order, {}, deadline, scope, launch.connection.slug)
+    run = SummaryRun(
+        launch.patient_id, order, {}, deadline, scope, launch.connection.slug, launch.pk
+    )
     wanted = []
     for name in order:
         fresh = refresh is True or (not isinstance(refresh, bool) and name in refresh)
         if not _shared(name, granted):
-            run.known[name] = run.counted(Section(name, SectionStatus.NOT_SHARED))
+            run.known[name] = run.counted(Section(name, SectionStatus.NOT_SHARED), "not shared")
         elif not fresh and (hit := _cached(run, name)) is not None:
-            run.known[name] = run.counted(hit)
+            run.known[name] = hit
         else:
             wanted.append(name)
     if wanted:
@@ -240,7 +256,7 @@ def _cached(run: SummaryRun, name: str) -> Section | None:
     hit = section_cache.get(run._scope, name)
     result = "miss" if hit is None else "hit"
     metrics.SUMMARY_CACHE.labels(run.connection, name, result).inc()
-    return hit
+    return None if hit is None else run.counted(hit, "cache")
 
 
 def build_summary(

@@ -34,11 +34,13 @@ from django.conf import settings
 from django.db import transaction
 
 from smart.errors import EhrUnavailable, GrantLost, NextStep, SmartAppError, TokenExchangeFailed
+from smart.launch_report import token_facts
 from smart.launch_states import LaunchEvent, LaunchState
 from smart.profiles import profile_for
 from smart.token_response import IssuedTokens, TokenResponse
 from smartapp import registry, token_endpoint
 from smartapp.clock import clock
+from smartapp.diagnostics import recorder
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import Launch, TokenGrant
 from smartapp.observability import metrics
@@ -118,7 +120,10 @@ def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
                 if not refused and grant.expires_at > clock().now():
                     return store.access_token(grant)  # still valid; nothing to refresh with
                 raise end_grant(launch, GrantLost("expired and no refresh token"))
-            tokens = _call_token_endpoint(launch, grant, refresh_token)
+            with recorder.timed(launch.pk, "refresh", refused=refused) as noted:
+                tokens = _call_token_endpoint(launch, grant, refresh_token)
+                rotated = bool(tokens.refresh_token) and tokens.refresh_token != refresh_token
+                noted.update(token_facts(tokens), rotated=rotated)
             with transaction.atomic():
                 store.apply(grant, tokens, clock().now())
                 grant.save()
@@ -193,7 +198,7 @@ def end_grant(
         metrics.SESSIONS_ENDED.labels(launch.connection.slug, error.code).inc()
     forget_cached_phi(launch)
     log.info("grant ended", extra={"launch": launch.handle[:6], "error_code": error.code})
-    return error.about(launch.connection)
+    return error.of_launch(launch)
 
 
 def revoke_and_forget(launch: Launch) -> None:

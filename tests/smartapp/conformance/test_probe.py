@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from smart.conformance import Status
+from smart.conformance_rules import check_tls
 from smartapp import outbound
 from smartapp.conformance.probe import fetch_json, origins, probe_tls
-from smartapp.conformance.rules import check_tls
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

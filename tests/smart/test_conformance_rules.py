@@ -1,4 +1,4 @@
-"""smartapp.conformance.rules: what a connection needs, JWKS, RFC 9207, the token probe, TLS
+"""smart.conformance_rules: what a connection needs, JWKS, RFC 9207, the token probe, TLS
 and timing, judged from hand-made facts (no network, no database)."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from smart.conformance import (
     TlsFacts,
     TokenProbe,
 )
-from smart.scopes import DEFAULT_SCOPES
-from smartapp.conformance.rules import (
+from smart.conformance_rules import (
     CAPABILITY_CHECKS,
     check_auth_method,
     check_capabilities,
@@ -32,6 +31,7 @@ from smartapp.conformance.rules import (
     usable_keys,
     wanted_capabilities,
 )
+from smart.scopes import DEFAULT_SCOPES
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 EVERYTHING = frozenset(
