@@ -14,6 +14,7 @@ urlpatterns = [
     path("smart/launch", views.ehr_launch, name="smart-launch"),
     path("smart/start", views.standalone_start, name="smart-start"),
     path("smart/callback", views.callback, name="smart-callback"),
+    path("smart/check/<str:ticket>", views.check_launch, name="smart-check-start"),
     path("qa/launch", qa_views.qa_launch, name="qa-launch"),
     path("qa/launches", qa_views.launches, name="qa-launches"),
     path("qa/launches/<str:handle>", qa_views.launch_detail, name="qa-launch-detail"),

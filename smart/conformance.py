@@ -40,6 +40,16 @@ class Finding:
     fix: str = ""  # one line: what to change (empty when nothing is to be done)
     duration_ms: float | None = None
 
+    def __post_init__(self) -> None:
+        # Messages quote what the EHR published: no control character (a terminal escape,
+        # or a byte XML 1.0 cannot carry in the JUnit report) gets through.
+        for name in ("check_id", "title", "message", "fix"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
+
+def printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
 
 @dataclass(frozen=True)
 class Report:

@@ -69,7 +69,7 @@ def ehr_words(value: object, limit: int = EHR_DESCRIPTION_LIMIT) -> str | None:
     whitespace collapsed, at most `limit` characters (an ellipsis marks a cut); None if empty."""
     if not isinstance(value, str):
         return None
-    kept = " ".join("".join(c for c in value[: limit * 4] if c in _OAUTH_TEXT).split())
+    kept = " ".join("".join(c if c in _OAUTH_TEXT else " " for c in value[: limit * 4]).split())
     if len(kept) > limit:
         kept = kept[: limit - 1].rstrip() + "\u2026"
     return kept or None

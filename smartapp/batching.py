@@ -24,8 +24,15 @@ T = TypeVar("T")
 
 
 class BatchThread(Generic[T]):
-    def __init__(self, name: str, write_batch: Callable[[list[T]], None], batch: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        write_batch: Callable[[list[T]], None],
+        batch: int,
+        limit: int | None = None,
+    ) -> None:
         self.name = name
+        self._limit = limit  # items queued at most; beyond it `put` drops (a database down)
         self._write_batch = write_batch
         self._batch = batch
         self._lock = threading.Lock()
@@ -34,12 +41,16 @@ class BatchThread(Generic[T]):
         self._idle = threading.Condition()
         self._outstanding = 0  # queued or being written
 
-    def put(self, item: T) -> None:
-        """Queue `item`; this process's thread writes it with whatever else is waiting."""
+    def put(self, item: T) -> bool:
+        """Queue `item`; this process's thread writes it with whatever else is waiting.
+        False when the queue is full (`limit`): the item was dropped."""
         self._running()
         with self._idle:
+            if self._limit is not None and self._outstanding >= self._limit:
+                return False
             self._outstanding += 1
         self._queue.put(item)
+        return True
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Whether everything queued so far was written (or failed) within `timeout_s`."""

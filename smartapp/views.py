@@ -13,6 +13,7 @@ URL so reload and back cannot replay the code. Launch starts are budgeted per cl
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from smart.errors import BadLaunchRequest
 from smart.scopes import LaunchKind
 from smartapp import registry
+from smartapp.conformance import launch_check
 from smartapp.launches import browser, pages, throttle
 from smartapp.launches import callback as launch_callback
 from smartapp.launches import start as launch_start
@@ -76,6 +78,25 @@ def standalone_start(request: HttpRequest) -> HttpResponse:
         raise BadLaunchRequest("provider launches and custom scopes are for QA and staff")
     throttle.check_launch_budget(request)
     return _to_ehr(request, launch_start.start(connection=connection, kind=kind, scope=scope))
+
+
+@never_cache
+@require_GET
+def check_launch(request: HttpRequest, ticket: str) -> HttpResponse:
+    """The link `smart_check --launch` prints: its standalone launch, started in this browser
+    (the signed ticket is the permission: `conformance.launch_check`)."""
+    redeemed = launch_check.redeem(ticket)
+    throttle.check_launch_budget(request)
+    try:
+        started = launch_start.start(
+            connection=redeemed.connection,
+            kind=redeemed.kind,
+            scope=redeemed.scope,
+            handle=redeemed.handle,
+        )
+    except IntegrityError as exc:  # the same link opened twice at once: the handle is taken
+        raise BadLaunchRequest("a smart_check link used already") from exc
+    return _to_ehr(request, started)
 
 
 @never_cache

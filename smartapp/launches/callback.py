@@ -115,17 +115,22 @@ def _refusal(launch: Launch, params: CallbackParams, cookies: Cookies) -> Ending
     ):
         return LaunchEvent.AUTH_ERROR, IssuerMismatch("RFC 9207 iss mismatch")
     if params.error == "access_denied":
-        return LaunchEvent.DENIED, _in_ehr_words(AccessDenied(), params)
+        return LaunchEvent.DENIED, _in_ehr_words(AccessDenied(), launch, params)
     if params.error is not None or params.code is None:
         failed = AuthorizationFailed(f"authorization error {params.error!r}"[:120])
-        return LaunchEvent.AUTH_ERROR, _in_ehr_words(failed, params)
+        return LaunchEvent.AUTH_ERROR, _in_ehr_words(failed, launch, params)
     return None
 
 
-def _in_ehr_words(error: SmartAppError, params: CallbackParams) -> SmartAppError:
-    """The EHR's own `error` and `error_description` on the page (RFC 6749 4.1.2.1)."""
+def _in_ehr_words(error: SmartAppError, launch: Launch, params: CallbackParams) -> SmartAppError:
+    """The EHR's own `error` and `error_description` on the page (RFC 6749 4.1.2.1). An EHR
+    launch's `launch` value came from a URL anyone can send a browser to: if the EHR echoes
+    it in its description, it is cut out, so nobody can put words in the EHR's mouth."""
     error.ehr_error = ehr_words(params.error, EHR_CODE_LIMIT)
-    error.ehr_description = params.error_description
+    description = params.error_description
+    if description and launch.launch_param and launch.launch_param in description:
+        description = description.replace(launch.launch_param, "\u2026")
+    error.ehr_description = description
     return error
 
 
@@ -173,13 +178,14 @@ def _consume_state(params: CallbackParams, cookies: Cookies) -> Launch:
             _counted(None, StateMissing.code)
             raise StateMissing("unknown state")
         refusal = _spend(launch, params, cookies, received)
-    recorder.record(
-        launch.pk,
-        "callback",
-        outcome=refusal[1].code if refusal else "ok",
-        at=received,
-        detail=_callback_detail(launch, params),
-    )
+    if refusal is None or refusal[0] is not None:  # a replay moves nothing: not recorded
+        recorder.record(
+            launch.pk,
+            "callback",
+            outcome=refusal[1].code if refusal else "ok",
+            at=received,
+            detail=_callback_detail(launch, params),
+        )
     if refusal is not None:
         raise refusal[1]
     return launch

@@ -96,14 +96,16 @@ def start(
     kind: LaunchKind,
     launch_param: str | None = None,
     scope: str | None = None,
+    handle: str | None = None,
 ) -> Started:
-    """Record a new launch; the authorization URL and the browser binding to set."""
+    """Record a new launch; the authorization URL and the browser binding to set. `handle`
+    is chosen by the caller only for `smart_check --launch`, which watches that launch."""
     began, started = clock().now(), time.perf_counter()
     config = discovery.discover(connection)
     discovered_s = time.perf_counter() - started
     requested = requested_scope(connection, kind, config, scope)
     pkce, state, nonce = new_pair(), secrets.token_urlsafe(STATE_BYTES), secrets.token_urlsafe(24)
-    binding = Binding.new(secrets.token_urlsafe(HANDLE_BYTES))
+    binding = Binding.new(handle or secrets.token_urlsafe(HANDLE_BYTES))
     launch = Launch(
         handle=binding.handle,
         connection=connection,

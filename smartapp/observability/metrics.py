@@ -126,3 +126,10 @@ AUDIT_WRITE_FAILURES = Counter(
 def status_class(status: int) -> str:
     """`2xx` .. `5xx` for an HTTP status (a bounded label)."""
     return f"{min(max(status // 100, 1), 5)}xx"
+
+
+LAUNCH_STEPS_DROPPED = Counter(
+    "smartapp_launch_steps_dropped",
+    "Launch debugger steps not kept: over a launch's cap, or a full write queue.",
+    ["reason"],
+)

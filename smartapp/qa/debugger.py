@@ -185,10 +185,10 @@ def _discovery(
 
 def launch_debug(launch: Launch) -> LaunchDebug:
     writer.flush(2.0)  # what this process has queued is on the page too
-    steps = list(launch.steps.order_by("at", "id"))
+    others = list(launch.steps.exclude(name="fhir").order_by("at", "id"))
+    fhir = launch.steps.filter(name="fhir")
+    calls = list(reversed(fhir.order_by("-at", "-id")[:MAX_FHIR_ROWS]))
     began = launch.created
-    calls = [step for step in steps if step.name == "fhir"]
-    others = [step for step in steps if step.name != "fhir"]
     failure: Mapping[str, Any] = next(
         (step.detail for step in reversed(others) if step.detail.get("ehr_error")), {}
     )
@@ -196,8 +196,8 @@ def launch_debug(launch: Launch) -> LaunchDebug:
     return LaunchDebug(
         launch=launch,
         timeline=tuple(_row(step, began) for step in others),
-        fhir_calls=tuple(_fhir_row(step, began) for step in calls[-MAX_FHIR_ROWS:]),
-        fhir_calls_total=len(calls),
+        fhir_calls=tuple(_fhir_row(step, began) for step in calls),
+        fhir_calls_total=fhir.count(),
         scopes=scope_diff(launch.requested_scope, launch.granted_scope),
         context=_context(launch),
         identity=_facts(sorted(_last(others, "id_token").items())),

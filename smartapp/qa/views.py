@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from smart.errors import SmartAppError
 from smart.launch_states import LaunchState
@@ -51,8 +51,8 @@ def _previews(connections: list[EhrConnection]) -> list[ScopePreview]:
     return previews
 
 
-@require_GET
 @qa_only
+@require_GET
 def qa_launch(request: HttpRequest) -> HttpResponse:
     connections = list(EhrConnection.objects.filter(enabled=True))
     return render(
@@ -62,8 +62,8 @@ def qa_launch(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
 @qa_only
+@require_GET
 def launches(request: HttpRequest) -> HttpResponse:
     """Recent launches; `?ref=` finds the launch behind an error page's reference."""
     ref = request.GET.get("ref", "").strip()[:64]
@@ -86,20 +86,23 @@ def launches(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
 @qa_only
+@require_GET
 def launch_detail(request: HttpRequest, handle: str) -> HttpResponse:
     launch = get_object_or_404(Launch.objects.select_related("connection"), handle=handle)
     return render(request, "smartapp/qa/launch.html", {"debug": debugger.launch_debug(launch)})
 
 
-@require_GET
 @qa_only
+@require_http_methods(["GET", "POST"])
 def check(request: HttpRequest) -> HttpResponse:
     """`smart_check`'s report on a page, for a registered connection only: the page never
-    fetches a URL a visitor typed (the command, run by an operator, takes any `iss`)."""
+    fetches a URL a visitor typed (the command, run by an operator, takes any `iss`). The
+    checks run on a POST with the CSRF token: they call the EHR with the app's credentials,
+    which another site must not be able to make a staff browser do."""
     connections = list(EhrConnection.objects.all())
-    chosen = next((c for c in connections if c.slug == request.GET.get("connection")), None)
+    wanted = request.POST.get("connection") if request.method == "POST" else None
+    chosen = next((c for c in connections if c.slug == wanted), None)
     report = run_checks(chosen.iss, chosen) if chosen is not None else None
     return render(
         request,

@@ -167,7 +167,9 @@ def _call_token_endpoint(launch: Launch, grant: TokenGrant, refresh_token: str) 
             clock().sleep(delay)
         except TokenExchangeFailed as error:  # OAuth error or unusable answer: the grant is over
             held = _sealed(launch, grant, also=getattr(error, "issued", None))
-            ended = end_grant(launch, GrantLost(error.detail))
+            lost = GrantLost(error.detail)
+            lost.ehr_error, lost.ehr_description = error.ehr_error, error.ehr_description
+            ended = end_grant(launch, lost)
             revocation.queue(held)  # what we held, and what a refused answer carried
             raise ended from error
     raise AssertionError("unreachable")

@@ -251,3 +251,27 @@ def test_discovery_failure_is_a_clear_page(sandbox, connect, browser) -> None:
     refused(response, 502, "discovery_failed")
     assert Launch.objects.count() == 0
     assert httpx.get(f"{sandbox.url}/healthz").status_code == 200
+
+
+def test_the_ehrs_error_description_is_shown_without_an_echoed_launch_value(
+    sandbox, connect, browser
+) -> None:
+    connection = connect()
+    callback = browser.authorize(browser.start_ehr(connection))
+    launch_value = Launch.objects.get().launch_param
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    description = f"unknown launch {launch_value}: call \u00a0555 <b>now</b>"
+    query = {
+        "state": state,
+        "iss": connection.iss,
+        "error": "invalid_request",
+        "error_description": description,
+    }
+    crafted = f"/smart/callback?{urlencode(query)}"
+    response = browser.client.get(crafted)
+    refused(response, 400, "authorization_failed")
+    body = response.content.decode()
+    assert launch_value not in body
+    assert (
+        "“unknown launch …: call 555 &lt;b&gt;now&lt;/b&gt;” <code>invalid_request</code>" in body
+    )

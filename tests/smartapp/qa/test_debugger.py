@@ -206,3 +206,46 @@ def test_the_qa_pages_are_404_for_everyone_but_staff(path, settings) -> None:
     staff = Client()
     staff.force_login(get_user_model().objects.create_user("qa", is_staff=True))
     assert staff.get(path).status_code == (404 if path == "/qa/launches/abc" else 200)
+
+
+def test_a_replayed_callback_adds_no_step(sandbox, connect, browser) -> None:
+    connection = connect()
+    callback = browser.authorize(browser.start_ehr(connection))
+    browser.callback(callback)
+    writer.flush()
+    before = LaunchStep.objects.count()
+    for _ in range(3):
+        assert browser.callback(callback).status_code == 400
+    writer.flush()
+    assert LaunchStep.objects.count() == before
+
+
+def test_steps_beyond_a_launchs_cap_are_dropped(sandbox, connect, browser, monkeypatch) -> None:
+    from smartapp.diagnostics import recorder
+
+    monkeypatch.setattr(writer, "MAX_STEPS_PER_LAUNCH", 12)
+    connection = connect()
+    browser.launch(browser.start_ehr(connection))
+    launch = Launch.objects.get()
+    for n in range(30):
+        recorder.record(launch.pk, "section", detail={"section": f"s{n}"})
+    writer.flush()
+    assert LaunchStep.objects.filter(launch=launch).count() == 12
+
+
+def test_the_conformance_page_runs_on_a_post_with_its_csrf_token(sandbox, connect) -> None:
+    from django.contrib.auth import get_user_model
+
+    connection = connect()
+    staff = Client(enforce_csrf_checks=True)
+    staff.force_login(get_user_model().objects.create_user("qa", is_staff=True))
+    form = staff.get("/qa/check")
+    assert b'data-testid="findings"' not in form.content
+    assert staff.post("/qa/check", {"connection": connection.slug}).status_code == 403  # no token
+    token = form.cookies["csrftoken"].value
+    page = staff.post("/qa/check", {"connection": connection.slug, "csrfmiddlewaretoken": token})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-check="jwks.keys" data-status="pass"' in body
+    assert "No failures" in body
+    assert "app-test-secret" not in body
