@@ -58,7 +58,7 @@ class SmartAppError(Exception):
 
 
 # RFC 6749 4.1.2.1 and 5.2: `error` and `error_description` are printable ASCII other than
-# '"' and '\\'. Anything else an EHR sends is dropped before it is shown or stored.
+# '"' and '\\'. Anything else an EHR sends becomes a space before it is shown or stored.
 _OAUTH_TEXT = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 EHR_CODE_LIMIT = 60
 EHR_DESCRIPTION_LIMIT = 200

@@ -98,7 +98,8 @@ def test_ehr_launch_pages_in_the_chart(
 
 
 def test_provider_patient_search(wired: Wired, scheme: str) -> None:
-    """QA's provider launch: the patient search, empty and with results."""
+    """QA's provider launch: the patient search, empty and with results; then the launch
+    debugger's pages and the conformance report."""
     audit = Audit(scheme)
     page = wired.context(bypass_csp=True, color_scheme=scheme).new_page()
     wired.qa_sign_in(page)
@@ -108,4 +109,11 @@ def test_provider_patient_search(wired: Wired, scheme: str) -> None:
     page.click("button:has-text('Search')")
     page.wait_for_selector("tr:has-text('Jennifer Johnson')")
     audit.check("patient search results", page)
-    audit.assert_clean(2)
+    handle = page.url.split("/l/", 1)[1].split("/", 1)[0]
+    audit.check("launch debugger: launches", goto(page, f"{wired.app}/qa/launches"))
+    audit.check("launch debugger: one launch", goto(page, f"{wired.app}/qa/launches/{handle}"))
+    goto(page, f"{wired.app}/qa/check")
+    page.click("button:has-text('Check')")
+    page.wait_for_selector("[data-testid=findings]")
+    audit.check("conformance report", page)
+    audit.assert_clean(5)

@@ -166,7 +166,12 @@ def test_auth_error(sandbox, make_client, error: str) -> None:
     client = make_client(base=sandbox.base(auth_error=error))
     callback = client.authorize(SCOPES)
     assert isinstance(callback, Callback)
-    assert callback.params == {"error": error, "state": callback.state, "iss": client.base}
+    assert callback.params == {
+        "error": error,
+        "error_description": "simulated by the sandbox",
+        "state": callback.state,
+        "iss": client.base,
+    }
 
 
 def test_token_error_on_refresh_after_the_first(sandbox, make_client) -> None:
