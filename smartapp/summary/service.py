@@ -172,10 +172,12 @@ class SummaryRun:
             self.cancel()
 
     def counted(self, section: Section, source: str = "fetched") -> Section:
-        """`section`, counted by its status (smartapp_summary_sections_total) and noted for the
-        launch debugger with where it came from and when, after the run began, it was ready."""
+        """`section`, counted by its status (smartapp_summary_sections_total); one fetched from
+        the EHR (or given up at the deadline) is noted for the launch debugger with when, after
+        the run began, it was ready. Cached and not-shared ones are not: a warm page writes no
+        step."""
         metrics.SUMMARY_SECTIONS.labels(self.connection, section.name, section.status.value).inc()
-        if self.launch_id is not None:
+        if self.launch_id is not None and source in ("fetched", "deadline"):
             recorder.record(
                 self.launch_id,
                 "section",

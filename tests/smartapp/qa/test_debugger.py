@@ -249,3 +249,16 @@ def test_the_conformance_page_runs_on_a_post_with_its_csrf_token(sandbox, connec
     assert 'data-check="jwks.keys" data-status="pass"' in body
     assert "No failures" in body
     assert "app-test-secret" not in body
+
+
+def test_a_page_served_from_the_cache_writes_no_step(sandbox, connect, browser) -> None:
+    connection = connect()
+    browser.launch(browser.start_ehr(connection))  # the first summary fetches every section
+    handle = Launch.objects.get().handle
+    writer.flush()
+    fetched = LaunchStep.objects.filter(name="section").count()
+    assert fetched == 8
+    before = LaunchStep.objects.count()
+    assert browser.client.get(f"/l/{handle}/").status_code == 200
+    writer.flush()
+    assert LaunchStep.objects.count() == before
