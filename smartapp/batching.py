@@ -30,8 +30,10 @@ class BatchThread(Generic[T]):
         write_batch: Callable[[list[T]], None],
         batch: int,
         limit: int | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
+        self._on_idle = on_idle  # called when the queue is empty after a batch
         self._limit = limit  # items queued at most; beyond it `put` drops (a database down)
         self._write_batch = write_batch
         self._batch = batch
@@ -85,3 +87,8 @@ class BatchThread(Generic[T]):
                 with self._idle:
                     self._outstanding -= len(batch)
                     self._idle.notify_all()
+            if self._on_idle is not None and items.empty():
+                try:
+                    self._on_idle()
+                except Exception:
+                    log.exception("idle hook failed", extra={"writer": self.name})

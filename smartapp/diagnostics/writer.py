@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Count
 
 from smartapp.batching import BatchThread
@@ -47,8 +47,8 @@ def _within_cap(steps: list[LaunchStep]) -> list[LaunchStep]:
 
 
 def _write_batch(steps: list[LaunchStep]) -> None:
-    """One INSERT for the batch, on this thread's connection (kept for CONN_MAX_AGE, as a
-    request's is: a connection per batch would cost more than the batch)."""
+    """One INSERT for the batch, on this thread's connection (kept while batches keep coming,
+    closed when the queue runs dry)."""
     close_old_connections()
     try:
         steps = _within_cap(steps)
@@ -68,7 +68,15 @@ def _write_one(step: LaunchStep) -> None:
         )
 
 
-_thread: BatchThread[LaunchStep] = BatchThread("launch-steps", _write_batch, BATCH, QUEUE_LIMIT)
+# Idle, the thread gives its connection back: steps come in bursts (a launch, a cold page), and
+# a connection held by every process's writer between them counts against max_connections.
+def _release() -> None:
+    connection.close()  # this thread's (the proxy resolves per thread, at call time)
+
+
+_thread: BatchThread[LaunchStep] = BatchThread(
+    "launch-steps", _write_batch, BATCH, QUEUE_LIMIT, on_idle=_release
+)
 
 
 def write(step: LaunchStep) -> None:
