@@ -171,6 +171,14 @@ def _parse_database(name: str, raw: str) -> dict[str, Any]:
     database["CONN_HEALTH_CHECKS"] = True
     if scheme != "sqlite":
         database.setdefault("OPTIONS", {})["connect_timeout"] = 5
+    else:
+        # Several threads write (requests, and the audit and launch-step writers): a deferred
+        # transaction that reads and then writes while another holds the write lock gets
+        # "database is locked" at once (SQLite cannot wait there without a deadlock).
+        # IMMEDIATE takes the write lock at BEGIN, so writers queue for `timeout` instead.
+        options = database.setdefault("OPTIONS", {})
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
     return database
 
 
