@@ -2,7 +2,9 @@
 
 A page queues its steps and goes on: nobody waits for diagnostics. A caller inside a
 transaction writes in it instead (in a savepoint), since the writer's own connection could not
-see the launch row that transaction has not committed yet. A step that cannot be written (its
+see the launch row that transaction has not committed yet. On SQLite (the embedded default)
+every step is written where it is recorded: SQLite takes one writer at a time, and a second
+one in a thread of its own only adds lock waits. A step that cannot be written (its
 launch deleted meanwhile, the database gone) is logged and dropped: losing a diagnostic is
 better than failing a clinician's page. So is a step beyond a launch's cap or a full queue
 (counted in `smartapp_launch_steps_dropped_total`).
@@ -80,8 +82,12 @@ _thread: BatchThread[LaunchStep] = BatchThread(
 
 
 def write(step: LaunchStep) -> None:
-    if transaction.get_connection().in_atomic_block:
+    here = transaction.get_connection()
+    if here.in_atomic_block:
         _write_one(step)
+    elif here.vendor == "sqlite":  # SQLite takes one writer at a time anyway
+        for kept in _within_cap([step]):
+            _write_one(kept)
     elif not _thread.put(step):
         metrics.LAUNCH_STEPS_DROPPED.labels("queue_full").inc()
 

@@ -14,6 +14,11 @@ from smartapp.diagnostics.records import LaunchStep
 from smartapp.models import Launch
 from smartapp.vault import store, tokens
 
+# The steps of a page come from several threads at once (the summary's pool); the shared-cache
+# in-memory SQLite of a laptop run refuses concurrent writers ("table is locked") rather than
+# queueing them, so what these tests count needs the real database.
+pytestmark = pytest.mark.postgres
+
 
 def secrets_of(start, callback: str, launch: Launch) -> list[str]:
     """Everything secret a launch handled: state, code, verifier and every token issued."""
