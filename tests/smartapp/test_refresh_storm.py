@@ -101,7 +101,10 @@ def test_one_refresh_for_a_storm(sandbox, expired_launch, tmp_path) -> None:
         assert statuses == [200] * REQUESTS
         assert refreshes(sandbox) == 1
         assert sandbox.stats()["refresh_reuse_rejected"] == {}
-        assert len(pids_serving(tmp_path / "gunicorn.log", f"/l/{handle}/")) >= WORKERS
+        # Several processes served the storm, so the one refresh was single-flight across
+        # processes, not only threads. (All WORKERS is not guaranteed: on a loaded 2-core
+        # machine gunicorn may hand one worker no connection at all.)
+        assert len(pids_serving(tmp_path / "gunicorn.log", f"/l/{handle}/")) >= 2
         assert Launch.objects.get().state == LaunchState.ACTIVE  # the session survives
         again = httpx.get(
             f"{server.url}/l/{handle}/",
