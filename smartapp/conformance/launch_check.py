@@ -43,6 +43,7 @@ from smartapp.fhir.session import SmartSession
 from smartapp.launches import pages
 from smartapp.launches.start import HANDLE_BYTES, STATE_TTL
 from smartapp.models import EhrConnection, Launch
+from smartapp.qa.debugger import context_received
 from smartapp.summary.sections import section_types
 from smartapp.vault import store, tokens
 
@@ -175,26 +176,12 @@ def examine(launch: Launch) -> LaunchFacts:
         kind=launch.kind,
         requested=launch.requested_scope,
         granted=launch.granted_scope,
-        context=_context(launch),
+        context=context_received(launch),
         lifetime_s=lifetime_s,
         refresh_issued=issued,
         refresh=refreshed,
         reads=reads,
     )
-
-
-def _context(launch: Launch) -> dict[str, str]:
-    values = {
-        "patient": launch.patient_id,
-        "encounter": launch.encounter_id,
-        "fhirUser": launch.fhir_user,
-        "need_patient_banner": str(launch.need_patient_banner).lower(),
-        "smart_style_url": launch.smart_style_url,
-        "intent": launch.intent,
-        "tenant": launch.tenant,
-        "fhirContext": f"{len(launch.fhir_context)} items" if launch.fhir_context else "",
-    }
-    return {name: value for name, value in values.items() if value}
 
 
 def run(

@@ -48,10 +48,6 @@ def about(launch_id: uuid.UUID) -> Iterator[None]:
         _launch.reset(token)
 
 
-def current_launch() -> uuid.UUID | None:
-    return _launch.get()
-
-
 def record(
     launch_id: uuid.UUID,
     name: str,

@@ -124,19 +124,24 @@ def _last(steps: list[LaunchStep], name: str) -> Mapping[str, Any]:
     return found[-1].detail if found else {}
 
 
-def _context(launch: Launch) -> Facts:
-    return _facts(
-        [
-            ("patient", launch.patient_id),
-            ("encounter", launch.encounter_id),
-            ("need_patient_banner", launch.need_patient_banner if launch.granted_scope else None),
-            ("smart_style_url", launch.smart_style_url),
-            ("fhirContext", [str(item) for item in launch.fhir_context]),
-            ("intent", launch.intent),
-            ("tenant", launch.tenant),
-            ("locale", launch.locale),
-        ]
-    )
+def context_received(launch: Launch) -> dict[str, str]:
+    """The launch context the EHR sent (SMART App Launch 2.x "launch context"), as text; what
+    did not come is left out. The debugger and `smart_check --launch` both show it."""
+    values = {
+        "patient": launch.patient_id,
+        "encounter": launch.encounter_id,
+        "need_patient_banner": str(launch.need_patient_banner).lower()
+        if launch.granted_scope
+        else "",
+        "smart_style_url": launch.smart_style_url,
+        "fhirContext": _text([str(item) for item in launch.fhir_context])
+        if launch.fhir_context
+        else "",
+        "intent": launch.intent,
+        "tenant": launch.tenant,
+        "locale": launch.locale,
+    }
+    return {name: value for name, value in values.items() if value}
 
 
 def _token(launch: Launch, steps: list[LaunchStep]) -> Facts:
@@ -199,7 +204,7 @@ def launch_debug(launch: Launch) -> LaunchDebug:
         fhir_calls=tuple(_fhir_row(step, began) for step in calls),
         fhir_calls_total=fhir.count(),
         scopes=scope_diff(launch.requested_scope, launch.granted_scope),
-        context=_context(launch),
+        context=tuple(context_received(launch).items()),
         identity=_facts(sorted(_last(others, "id_token").items())),
         token=_token(launch, others),
         ehr_error=failure.get("ehr_error"),
