@@ -30,6 +30,7 @@ SUMMARY_TTL_DEFAULTS_S = {
     "medications": 2 * 60,
     "vitals": 60,
     "labs": 60,
+    "documents": 5 * 60,
 }
 DAY_S = 24 * 60 * 60
 TUNABLES = {
@@ -51,6 +52,10 @@ TUNABLES = {
         Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
         Tunable("SUMMARY_WORKERS", 8, 1, 64),
         Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
+        # A document's content: the most the app reads of it, and how long it stays in the
+        # encrypted cache (the page and the PDF or image it embeds read it once).
+        Tunable("DOCUMENT_MAX_BYTES", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+        Tunable("DOCUMENT_CACHE_TTL_S", 5 * 60, 1, DAY_S),
         Tunable("LAUNCH_STARTS_PER_WINDOW", 300, 1, 1_000_000),
         Tunable("LAUNCH_START_WINDOW_S", 60, 1, 60 * 60),
         # Days a PHI access record is kept before retention archives and deletes it (six

@@ -52,6 +52,7 @@ PATIENT_TITLES: Mapping[str, Any] = {
     "vitals": _("Your latest measurements"),
     "labs": _("Your test results"),
     "encounters": _("Your visits"),
+    "documents": _("Your notes and documents"),
 }
 
 

@@ -4,6 +4,10 @@ browser stay apart through reloads and back navigation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from django.http import (
     Http404,
     HttpRequest,
@@ -24,6 +28,37 @@ from smartapp import audit, style_hints
 from smartapp.summary import sections as registry
 from smartapp.summary import service as summary_service
 from smartapp.summary.service import SummaryRun
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """One filter of a section's full list: its query parameter, the values the items hold
+    and the one chosen ("" for all)."""
+
+    name: str
+    choices: tuple[str, ...]
+    chosen: str
+
+
+def _values(item: Any, attribute: str) -> tuple[str, ...]:
+    value = getattr(item, attribute, None)
+    return tuple(value) if isinstance(value, tuple) else (str(value),) if value else ()
+
+
+def filtered(
+    spec: registry.SectionSpec, items: tuple[Any, ...], query: Mapping[str, str]
+) -> tuple[tuple[Any, ...], tuple[ListFilter, ...]]:
+    """The items that hold every chosen value, and the filters to offer (a chosen value that
+    no item holds is ignored rather than emptying the list)."""
+    filters = []
+    for name, attribute in spec.filters:
+        choices = tuple(sorted({v for item in items for v in _values(item, attribute)}))
+        chosen = query.get(name, "")
+        chosen = chosen if chosen in choices else ""
+        filters.append(ListFilter(name, choices, chosen))
+        if chosen:
+            items = tuple(item for item in items if chosen in _values(item, attribute))
+    return items, tuple(filters)
 
 
 def _refresh(request: HttpRequest) -> bool | frozenset[str]:
@@ -71,6 +106,7 @@ def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
         access.add_sections([name])
         patient = patient_demographics(launch)
     card = card_for(built.sections[name], patient_facing=False, now=timezone.now())
+    rows, filters = filtered(card.spec, ordered_rows(name, card.section.items), request.GET)
     return render(
         request,
         "portal/section_list.html",
@@ -81,7 +117,10 @@ def section_list(request: HttpRequest, handle: str, name: str) -> HttpResponse:
             "table": f"portal/tables/{name}.html",
             "section": card.section,
             "age": card.age,
-            "page": page_of(request, ordered_rows(name, card.section.items)),
+            "page": page_of(request, rows),
+            "filters": filters,
+            "shown_total": len(rows),
+            "narrowed": any(f.chosen for f in filters),
         },
     )
 

@@ -34,6 +34,9 @@ class SmartAppError(Exception):
         # (a replayed callback of a launch that is still live here). Never set for a launch
         # this browser is not bound to.
         self.continue_url: str | None = None
+        # A page of the same launch to go back to (a document that cannot be opened: its
+        # launch's summary).
+        self.back_url: str | None = None
         # What the EHR itself said (an authorization or token error, RFC 6749 4.1.2.1 and
         # 5.2), sanitised by `ehr_words`: shown on the page, as the EHR's words, not ours.
         self.ehr_error: str | None = None
@@ -188,6 +191,25 @@ class EhrUnavailable(SmartAppError):
     title = "The EHR is not answering"
     message = "The EHR did not answer in time. Your session is intact; try again in a moment."
     next_step = NextStep.TRY_AGAIN
+
+
+class DocumentNotFound(SmartAppError):
+    """A document that is not this launch's patient's, or that the list would not show."""
+
+    code = "document_not_found"
+    status = 404
+    title = "This document cannot be opened"
+    message = (
+        "It is not in this patient's record, or the EHR no longer offers it. "
+        "Go back to the summary and choose it again."
+    )
+    next_step = NextStep.NONE
+
+
+class DocumentForbidden(DocumentNotFound):
+    code = "document_forbidden"
+    status = 403
+    message = "The EHR did not allow this sign-in to open it. Go back to the summary."
 
 
 class LaunchNotFound(SmartAppError):

@@ -43,6 +43,9 @@ SUMMARY_TYPES = (
     "Immunization",
     "Observation",
     "Encounter",
+    "DocumentReference",  # clinical notes
+    "DiagnosticReport",  # reports with their presentedForm
+    "Binary",  # a note's content when the EHR keeps it apart (attachment.url)
 )
 
 # Scopes that are not about FHIR resources.

@@ -30,7 +30,7 @@ from smartapp import audit
 from smartapp.diagnostics import recorder
 from smartapp.fhir import resources, search
 from smartapp.fhir.search import SearchResult
-from smartapp.fhir.transport import Deadline, FhirUnauthorized, Json
+from smartapp.fhir.transport import Content, Deadline, FhirUnauthorized, Json, get_content
 from smartapp.models import Launch
 from smartapp.observability import tenant
 from smartapp.vault import store, tokens
@@ -68,6 +68,16 @@ class SmartSession:
         return self._call(
             lambda token: resources.read_patient(
                 self.base, token, patient_id, deadline=self.deadline
+            )
+        )
+
+    def read_content(self, url: str, *, max_bytes: int) -> Content:
+        """A document's content at `url`, which must be within the FHIR base (ForeignUrl, and
+        nothing sent, otherwise): the token goes nowhere else."""
+        audit.note_read("Binary")
+        return self._call(
+            lambda token: get_content(
+                self.base, url, token, max_bytes=max_bytes, deadline=self.deadline
             )
         )
 

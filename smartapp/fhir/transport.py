@@ -144,10 +144,10 @@ def _fetch(
     params: Mapping[str, str] | None,
     headers: dict[str, str],
     deadline: Deadline | None,
+    cap: int,
 ) -> _Answer:
     """One attempt, streamed: the body of a final answer read up to the byte cap, within the
     deadline (a server dripping bytes must not hold the thread past it either)."""
-    cap = int(_setting("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024))
     client = outbound.client(outbound.Purpose.FHIR)
     timeout = _timeout(deadline)
     with client.stream("GET", url, params=params, headers=headers, timeout=timeout) as response:
@@ -172,17 +172,20 @@ def _send(
     access_token: str,
     params: Mapping[str, str] | None,
     deadline: Deadline | None,
+    *,
+    max_bytes: int | None = None,
 ) -> _Answer:
     """The answer after retries; EhrUnavailable when every attempt failed."""
     breaker = breaker_for(base)
     if not breaker.allow():
         raise CircuitOpen("circuit open")
     attempts = int(_setting("FHIR_ATTEMPTS", 3))
+    cap = max_bytes or int(_setting("FHIR_MAX_RESPONSE_BYTES", 10 * 1024 * 1024))
     headers = {"Authorization": f"Bearer {access_token}", "Accept": FHIR_JSON}
     for attempt in range(1, attempts + 1):
         answer: _Answer | None = None
         try:
-            answer = _fetch(url, params, headers, deadline)
+            answer = _fetch(url, params, headers, deadline, cap)
         except outbound.TransportError as exc:
             failure = f"FHIR {type(exc).__name__}"
         else:
@@ -315,8 +318,45 @@ def get_json(
         return seen.read(_interpret(base, answer))
 
 
-def _interpret(base: str, answer: _Answer) -> Json:
-    """The answer's JSON object, or the error its status and body mean."""
+def get_content(
+    base: str,
+    url: str,
+    access_token: str,
+    *,
+    max_bytes: int,
+    deadline: Deadline | None = None,
+) -> Content:
+    """GET a document's content within `base` (a Binary, FHIR R4 http.html#binary), with the
+    rules above and its own byte cap. FHIR JSON is asked for, which every server can give for
+    a Binary; a server that answers the raw bytes instead is understood too (`Content`)."""
+    if not is_within_base(url, base):
+        raise ForeignUrl("a URL outside the FHIR base; nothing was sent")
+    with _observed(FhirCall("Binary", "read")) as seen:
+        answer = _send(base, url, access_token, None, deadline, max_bytes=max_bytes)
+        seen.answered(answer)
+        _check_status(base, answer)
+        return Content(answer.headers.get("Content-Type"), answer.body)
+
+
+@dataclass(frozen=True)
+class Content:
+    """A document's content as the EHR answered it: its Content-Type and bytes."""
+
+    content_type: str | None
+    body: bytes
+
+    @property
+    def is_fhir_json(self) -> bool:
+        essence = (self.content_type or "").split(";")[0].strip().lower()
+        return essence in (FHIR_JSON, "application/json", "application/json+fhir")
+
+    def resource(self) -> Json:
+        """The body as a FHIR resource (for a Binary answered as JSON); FhirMalformed if not."""
+        return _resource(self.body)
+
+
+def _check_status(base: str, answer: _Answer) -> None:
+    """The error a non-200 answer means (and the breaker told how the EHR is)."""
     status = answer.status
     breaker = breaker_for(base)
     if status >= 500:
@@ -331,8 +371,17 @@ def _interpret(base: str, answer: _Answer) -> Json:
         raise FhirNotFound("FHIR answered 404")
     if status != 200:
         raise EhrUnavailable(f"FHIR answered {status}")
+
+
+def _interpret(base: str, answer: _Answer) -> Json:
+    """The answer's JSON object, or the error its status and body mean."""
+    _check_status(base, answer)
+    return _resource(answer.body)
+
+
+def _resource(raw: bytes) -> Json:
     try:
-        body = parse_json(answer.body)
+        body = parse_json(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         raise FhirMalformed("FHIR answered with broken JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):

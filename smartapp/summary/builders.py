@@ -18,6 +18,7 @@ from smartapp.observability import tracing
 from smartapp.summary import (
     allergies,
     demographics,
+    documents,
     encounters,
     immunizations,
     medications,
@@ -175,4 +176,23 @@ def encounters_section(fetch: Fetch) -> Section:
         encounters.recent_encounters(found.models),
         found.truncated,
         found.dropped,
+    )
+
+
+def documents_section(fetch: Fetch) -> Section:
+    # Notes and reports do not depend on each other: one round trip for both, as medications.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary-documents") as pool:
+        pending = {
+            rtype: pool.submit(tracing.in_context(fetch.search), rtype, _sort="-date", _count="100")
+            for rtype in documents.DOCUMENT_TYPES
+            if fetch.may_read(rtype)
+        }
+        found = {rtype: future.result() for rtype, future in pending.items()}
+    notes = found.get("DocumentReference", NOTHING)
+    reports = found.get("DiagnosticReport", NOTHING)
+    return section(
+        "documents",
+        documents.recent_documents(notes.models, reports.models),
+        notes.truncated or reports.truncated,
+        notes.dropped + reports.dropped,
     )

@@ -1,15 +1,22 @@
-"""The encrypted per-section cache of the summary.
+"""The encrypted PHI cache: the summary's sections and the content of opened documents.
 
 Sections are cached per organisation, patient, user and granted scopes, for the time-to-live
 their spec gives (the setting SUMMARY_CACHE_TTL_S overrides it). Cached values are PHI:
 AES-GCM encrypted, bound to their key, and dropped at sign-out and when the grant ends
 (`forget`, called by the vault).
+
+A document's content is cached the same way (`put_document`, under the same scope, for
+DOCUMENT_CACHE_TTL_S), so the page that shows it and the browser's request for a PDF or an
+image it embeds ask the EHR once. Its keys hold a digest of the document's reference, never
+the id; each scope keeps an index of them so that `forget` can drop them all.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -60,12 +67,60 @@ def put(scope: str, section: Section) -> None:
 
 
 def forget(launch: Launch) -> None:
-    """Drop the launch's cached sections, those of the previous contract version too."""
+    """Drop the launch's cached sections (those of the previous contract version too) and
+    the content of every document it opened."""
     scope = cache_scope(launch)
+    index = _index_key(scope)
     cache.delete_many(
         [
             _cache_key(scope, name, version)
             for name in sections.section_names()
             for version in (SCHEMA_VERSION, SCHEMA_VERSION - 1)
         ]
+        + list(cache.get(index) or [])
+        + [index]
     )
+    if hasattr(cache, "delete_pattern"):  # Redis: also any key the index lost to a race
+        cache.delete_pattern(f"{_document_prefix(scope)}*")
+
+
+# --- document content ---------------------------------------------------------------------
+
+
+def _document_prefix(scope: str) -> str:
+    return f"phi:v{SCHEMA_VERSION}:{scope}:doc:"
+
+
+def _document_key(scope: str, reference: str) -> str:
+    return _document_prefix(scope) + hashlib.sha256(reference.encode()).hexdigest()[:32]
+
+
+def _index_key(scope: str) -> str:
+    return f"phi:v{SCHEMA_VERSION}:{scope}:doc-index"
+
+
+def get_document(scope: str, reference: str) -> tuple[str | None, bytes] | None:
+    """The cached content type and bytes of the document `reference` names, or None."""
+    key = _document_key(scope, reference)
+    sealed = cache.get(key)
+    if sealed is None:
+        return None
+    try:
+        value: dict[str, Any] = json.loads(secret_box().decrypt(sealed, bound_to=key))
+        return value["content_type"], base64.b64decode(value["body"])
+    except (DecryptionError, ValueError, KeyError, TypeError):
+        return None
+
+
+def put_document(scope: str, reference: str, content_type: str | None, body: bytes) -> None:
+    """Cache a document's content (encrypted, bound to its key) and note its key in the
+    scope's index (read, add, write: a key lost to a concurrent write is still dropped by
+    the pattern delete on Redis, and expires with its time-to-live elsewhere)."""
+    ttl = int(getattr(settings, "DOCUMENT_CACHE_TTL_S", 300))
+    key = _document_key(scope, reference)
+    value = {"content_type": content_type, "body": base64.b64encode(body).decode()}
+    cache.set(key, secret_box().encrypt(json.dumps(value), bound_to=key), ttl)
+    index = _index_key(scope)
+    known = list(cache.get(index) or [])
+    if key not in known:
+        cache.set(index, [*known, key][-200:], ttl)

@@ -161,6 +161,26 @@ class EncounterItem:
 
 
 @dataclass(frozen=True)
+class DocumentItem:
+    """A clinical note or report with content to read (DocumentReference, or a
+    DiagnosticReport with `presentedForm`); the content itself is fetched when opened."""
+
+    resource_type: str  # "DocumentReference" or "DiagnosticReport"
+    id: str
+    concept: Concept  # DocumentReference.type, DiagnosticReport.code
+    title: str  # the description or attachment title, else the type's label
+    date: str | None
+    author: str | None
+    status: str  # docStatus when the EHR gave one (preliminary, final, amended), else status
+    categories: tuple[str, ...]
+    formats: tuple[str, ...]  # the kinds of its attachments ("text", "html", "pdf"...)
+
+    @property
+    def type_label(self) -> str:
+        return self.concept.label
+
+
+@dataclass(frozen=True)
 class Section:
     name: str
     status: SectionStatus
@@ -193,6 +213,7 @@ _ITEM_TYPES = {
         VitalSign,
         LabResult,
         EncounterItem,
+        DocumentItem,
     )
 }
 

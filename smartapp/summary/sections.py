@@ -30,6 +30,9 @@ class SectionSpec:
     # the section shared): `_include` targets and references read one by one.
     also_reads: tuple[str, ...] = ()
     card_limit: int | None = 10  # rows on the summary card; the rest on the full list
+    # The full list's filters: (query parameter, item attribute holding a text or a tuple of
+    # texts); the choices are the values the section's items hold.
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -101,6 +104,17 @@ SECTIONS: tuple[SectionSpec, ...] = (
         5 * 60,
         builders.encounters_section,
         "portal/sections/encounters.html",
+    ),
+    SectionSpec(
+        "documents",
+        gettext_noop("Recent notes and documents"),
+        ("DocumentReference", "DiagnosticReport"),
+        5 * 60,
+        builders.documents_section,
+        "portal/sections/documents.html",
+        # Many EHRs keep a note's content in a Binary the token must be allowed to read.
+        also_reads=("Binary",),
+        filters=(("category", "categories"), ("type", "type_label")),
     ),
 )
 

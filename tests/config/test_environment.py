@@ -163,6 +163,7 @@ DEFAULT_TTL_S = {
     "medications": 120,
     "vitals": 60,
     "labs": 60,
+    "documents": 300,
 }
 
 

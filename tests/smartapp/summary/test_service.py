@@ -202,9 +202,9 @@ def test_ungranted_sections_are_not_shared_and_never_queried(sandbox, connect, b
     sandbox.reset_stats()
     page = browser.client.get(f"/l/{launch.handle}/").content.decode()
     sections = build_summary(launch).sections
-    for name in ("problems", "allergies", "immunizations", "encounters"):
+    for name in ("problems", "allergies", "immunizations", "encounters", "documents"):
         assert sections[name].status == SectionStatus.NOT_SHARED
-    assert page.count('data-status="not_shared"') == 4
+    assert page.count('data-status="not_shared"') == 5
     asked = set(sandbox.stats()["fhir_requests"])
     assert asked <= {"Patient", "Observation", "MedicationRequest"}
     assert not asked & {
