@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response
 from sandbox import simulation
 from sandbox.clients import register_client
 from sandbox.synthetic import XSS_PAYLOADS
+from sandbox.synthetic import documents as docs
 from smartapp.registry import register_connection
 from tests.e2e.conftest import screenshot
 
@@ -326,3 +327,70 @@ def test_the_summary_page_reads_well(world: World) -> None:
     assert page.locator("#labs tbody tr").count() >= 5
     assert page.locator("#vitals [data-status=ok]").count() == 1
     screenshot(page, "summary-pat-03")
+
+
+# 10 --------------------------------------------------------------------------------------
+
+
+def test_clinician_opens_the_latest_discharge_summary(world: World) -> None:
+    world.connect()
+    page = world.page()
+    page.goto(f"{world.ehr}/ehr/?patient=pat-01&client_id=journey-app")
+    frame = page.frame_locator("#smart-app")
+    frame.locator("button[value=allow]").click()
+    newest = frame.locator("#documents tbody tr >> nth=0")
+    assert "Discharge summary" in newest.inner_text()
+    newest.locator("a").click()
+    assert frame.locator("h1").inner_text() == "Discharge summary"
+    text = frame.locator("[data-content=text]").inner_text()
+    assert docs.DISCHARGE_DIAGNOSIS_LINE in text
+    assert frame.locator("[data-finding]").count() == 0  # its size and hash were right
+    screenshot(page, "journey-10-discharge-summary")
+
+    # The consult letter, a PDF the EHR keeps in a Binary: the browser's own viewer shows it
+    # from the app's origin, framed by the app's page inside the EHR's chart.
+    frame.locator("text=Back to the summary").click()
+    frame.locator(f"#documents a[href*='{docs.CONSULT}']").click()
+    frame.locator("iframe[data-content=pdf]").wait_for()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+        f.url.startswith("chrome-extension://") for f in page.frames
+    ):
+        page.wait_for_timeout(200)
+    viewers = [f for f in page.frames if f.url.startswith("chrome-extension://")]
+    assert viewers, [f.url for f in page.frames]
+    assert all(not f.url.startswith(world.ehr + "/fhir") for f in page.frames)
+    page.wait_for_timeout(1000)  # the viewer draws the page
+    screenshot(page, "journey-10-consult-pdf")
+
+
+# 11 --------------------------------------------------------------------------------------
+
+
+def test_a_hostile_note_runs_nothing_and_loads_nothing(world: World) -> None:
+    world.connect()
+    page = world.page()
+    dialogs: list[str] = []
+    requested: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{world.app}/")
+    page.click("text=Sign in with Sandbox EHR")
+    sign_in(page, "Patient/xss")
+    requested.clear()
+    handle = page.url.split("/l/")[1].split("/")[0]
+    page.goto(f"{world.app}/l/{handle}/documents/DocumentReference/{docs.XSS_HOSTILE}")
+    assert docs.SURVIVING_SENTENCE in page.locator("[data-content=html]").inner_text()
+    page.wait_for_timeout(1500)  # a meta refresh or a late load would have happened by now
+    assert page.url.startswith(world.app)
+    assert dialogs == []
+    foreign = [url for url in requested if not url.startswith(world.app)]
+    assert foreign == [], foreign
+    sources = page.evaluate("[...document.scripts].map(s => s.getAttribute('src'))")
+    assert sources == []  # the document page has no script at all
+    screenshot(page, "journey-11-hostile-note")
