@@ -62,6 +62,10 @@ FOREIGN = (
 )
 UNREACHABLE = "The EHR could not send this document just now. Try again in a moment."
 MISSING = "The EHR no longer has this document's content. Open it in the EHR."
+REFUSED = (
+    "The EHR did not allow this sign-in to read the document's content (it may need the "
+    "Binary scope). Open it in the EHR."
+)
 
 
 @dataclass(frozen=True)
@@ -180,8 +184,10 @@ def open_document(launch: Launch, rtype: str, rid: str, index: int | None = None
         return OpenedDocument(item, refs, ref, ref.media, problem=TOO_LARGE.format(limit=limit))
     except ForeignUrl:
         return OpenedDocument(item, refs, ref, ref.media, problem=FOREIGN)
-    except (FhirNotFound, FhirForbidden):
+    except FhirNotFound:
         return OpenedDocument(item, refs, ref, ref.media, problem=MISSING)
+    except FhirForbidden:
+        return OpenedDocument(item, refs, ref, ref.media, problem=REFUSED)
     except (EhrTooSlow, EhrUnavailable):
         return OpenedDocument(item, refs, ref, ref.media, problem=UNREACHABLE, retry=True)
     return _shown(item, refs, ref, content_type, body)

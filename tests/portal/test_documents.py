@@ -298,3 +298,17 @@ def test_no_token_in_any_document_response(connect, browser) -> None:
     for response in responses:
         assert token.encode() not in response.content
         assert token not in str(response.headers)
+
+
+def test_a_grant_without_binary_says_so_and_still_shows_inline_notes(connect, browser) -> None:
+    connection = connect()
+    browser.launch(
+        browser.start_standalone(connection), user="Patient/pat-01", untick=("patient/Binary.rs",)
+    )
+    launch = Launch.objects.get()
+    assert "Binary" not in launch.granted_scope
+    consult = text_of(open_doc(browser, launch, docs.CONSULT))
+    assert "Binary scope" in consult
+    assert 'data-content="pdf"' not in consult
+    discharge = text_of(open_doc(browser, launch, docs.DISCHARGE))
+    assert docs.DISCHARGE_DIAGNOSIS_LINE in discharge
