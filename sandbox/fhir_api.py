@@ -1,11 +1,9 @@
-"""The sandbox's FHIR R4 REST API and SMART discovery documents.
+"""The sandbox's FHIR R4 REST API (discovery documents: `sandbox.fhir_discovery`).
 
-- `{base}/.well-known/smart-configuration` (SMART App Launch 2.x "conformance"); absent on a
-  `smart: v1` base, which publishes only the CapabilityStatement with the `oauth-uris`
-  extension, as SMART 1.0 servers did.
 - `{base}/{Type}/{id}` (read) and `{base}/{Type}?...` (search-type) for the types in
   `sandbox.fhir_search.RESOURCE_TYPES`; searchset Bundles with `total` and opaque `next` links
-  (signed, so a client cannot forge a page of someone else's query).
+  (signed, so a client cannot forge a page of someone else's query). `Binary` is read only,
+  and its read answers JSON or the raw bytes as `Accept` asks (`sandbox.fhir_binary`).
 - Access comes from the bearer token's granted scopes (`smart.scopes`): patient-level scopes
   see the launch patient's compartment only, user-level ones any patient; v2 `?param=`
   restrictions filter what a scope covers. No or bad token: 401 with `WWW-Authenticate`
@@ -25,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from sandbox import fhir_hostile, stats
+from sandbox import fhir_binary, fhir_hostile, stats
 from sandbox.fhir_search import (
     NOT_IN_COMPARTMENT,
     RESOURCE_TYPES,
@@ -45,38 +43,6 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 PAGE_SALT = "sandbox.fhir.page"
 PAGE_MAX_AGE_S = 3600
 MALFORMED_BODY = '{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {'
-SMART_CAPABILITIES = [
-    "launch-ehr",
-    "launch-standalone",
-    "client-public",
-    "client-confidential-symmetric",
-    "client-confidential-asymmetric",
-    "context-banner",
-    "context-style",
-    "context-ehr-patient",
-    "context-ehr-encounter",
-    "context-standalone-patient",
-    "permission-offline",
-    "permission-online",
-    "permission-patient",
-    "permission-user",
-    "permission-v1",
-    "permission-v2",
-    "sso-openid-connect",
-]
-SCOPES_SUPPORTED = [
-    "openid",
-    "fhirUser",
-    "launch",
-    "launch/patient",
-    "launch/encounter",
-    "offline_access",
-    "online_access",
-    "patient/*.rs",
-    "user/*.rs",
-    "patient/*.read",
-    "user/*.read",
-]
 
 
 def fhir_response(body: dict[str, Any], status: int = 200, **headers: str) -> JsonResponse:
@@ -92,114 +58,6 @@ def outcome(status: int, code: str, diagnostics: str, **headers: str) -> JsonRes
         "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
     }
     return fhir_response(body, status, **headers)
-
-
-# --- discovery ----------------------------------------------------------------------------
-
-
-@require_GET
-@with_site
-def smart_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    stats.record(stats.DISCOVERY_REQUESTS, "smart-configuration")
-    if site.options.smart == "v1":
-        return outcome(404, "not-found", "this server predates SMART 2: read /metadata")
-    return JsonResponse(
-        {
-            "issuer": site.fhir_base,
-            "jwks_uri": site.auth_url("jwks"),
-            "authorization_endpoint": site.auth_url("authorize"),
-            "token_endpoint": site.token_url,
-            "token_endpoint_auth_methods_supported": [
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-            ],
-            "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-            "revocation_endpoint": site.auth_url("revoke"),
-            "introspection_endpoint": site.auth_url("introspect"),
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "response_types_supported": ["code"],
-            "scopes_supported": SCOPES_SUPPORTED,
-            "code_challenge_methods_supported": ["S256"],
-            "capabilities": SMART_CAPABILITIES,
-            "authorization_response_iss_parameter_supported": site.options.iss_in_response,
-        }
-    )
-
-
-@require_GET
-@with_site
-def openid_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    """OpenID Connect Discovery 1.0, for clients verifying id_tokens (also on v1 bases)."""
-    stats.record(stats.DISCOVERY_REQUESTS, "openid-configuration")
-    return JsonResponse(
-        {
-            "issuer": site.fhir_base,
-            "jwks_uri": site.auth_url("jwks"),
-            "authorization_endpoint": site.auth_url("authorize"),
-            "token_endpoint": site.token_url,
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }
-    )
-
-
-@require_GET
-@with_site
-def capability_statement(request: HttpRequest, site: SandboxSite) -> HttpResponse:
-    stats.record(stats.DISCOVERY_REQUESTS, "metadata")
-    oauth_uris = [
-        {"url": "authorize", "valueUri": site.auth_url("authorize")},
-        {"url": "token", "valueUri": site.token_url},
-        {"url": "revoke", "valueUri": site.auth_url("revoke")},
-        {"url": "introspect", "valueUri": site.auth_url("introspect")},
-    ]
-    return fhir_response(
-        {
-            "resourceType": "CapabilityStatement",
-            "status": "active",
-            "date": "2026-11-01",
-            "kind": "instance",
-            "software": {"name": "smartapp sandbox EHR"},
-            "implementation": {
-                "description": "Sandbox EHR (development and QA only)",
-                "url": site.fhir_base,
-            },
-            "fhirVersion": "4.0.1",
-            "format": ["json"],
-            "rest": [
-                {
-                    "mode": "server",
-                    "security": {
-                        "extension": [
-                            {
-                                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                                "extension": oauth_uris,
-                            }
-                        ],
-                        "service": [
-                            {
-                                "coding": [
-                                    {
-                                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                        "code": "SMART-on-FHIR",
-                                    }
-                                ]
-                            }
-                        ],
-                    },
-                    "resource": [
-                        {
-                            "type": rtype,
-                            "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        }
-                        for rtype in RESOURCE_TYPES
-                    ],
-                }
-            ],
-        }
-    )
 
 
 # --- access -------------------------------------------------------------------------------
@@ -286,6 +144,10 @@ def read(request: HttpRequest, site: SandboxSite, resource_type: str, resource_i
         return outcome(404, "not-found", f"{resource_type}/{resource_id} does not exist")
     if not _visible(resource, rules, token.context.get("patient")):
         return outcome(403, "forbidden", f"{resource_type}/{resource_id} is outside this grant")
+    if resource_type == "Binary":
+        raw = fhir_binary.raw_answer(request, resource, site.options.binary)
+        if raw is not None:
+            return raw
     return fhir_response(resource)
 
 

@@ -4,13 +4,16 @@ whether a resource matches them. Pure functions over resources (dicts): the data
 
 Supported parameters (FHIR R4 search, section 3.1.1):
 - `_id`, `patient`/`subject` (reference), `code`, `category`, `clinical-status`, `status`,
-  `vaccine-code`, `identifier` (token: `system|code`, `code`, `|code`, `system|`; a comma is OR),
+  `type` (DocumentReference), `vaccine-code`, `identifier` (token: `system|code`, `code`,
+  `|code`, `system|`; a comma is OR),
 - `date` with prefixes `eq ne lt le gt ge` at year, month, day or second precision; a
   resource's partial date (`2019`, `2021-03`) is the range it denotes, as R4 says,
 - `name` (Patient, Practitioner: case-insensitive substring of family, given or text),
 - `_sort` (`date`, `-date`, `_id`), `_count`, `_include` (MedicationRequest:medication,
   MedicationStatement:medication).
 A repeated parameter is AND. Any other parameter is refused with 400, so a client bug shows.
+`Binary` is read only (FHIR R4 http.html "binary"): any search of it is a 400. Its patient is
+the one its `securityContext` names, so patient-level scopes see only their own.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ PATIENT_REFERENCE = {
     "Immunization": "patient",
     "Observation": "subject",
     "DiagnosticReport": "subject",
+    "DocumentReference": "subject",
+    "Binary": "securityContext",  # the sandbox's Binaries name their patient there
 }
+# Types with read but no search.
+READ_ONLY_TYPES = ("Binary",)
 # Shared resources outside any patient's compartment: visible to patient-level scopes.
 NOT_IN_COMPARTMENT = ("Practitioner", "Medication")
 RESOURCE_TYPES = ("Patient", *NOT_IN_COMPARTMENT, *PATIENT_REFERENCE)
@@ -45,6 +52,7 @@ DATE_PATHS = {
     "MedicationStatement": ("effectiveDateTime", "effectivePeriod.start", "dateAsserted"),
     "DiagnosticReport": ("effectiveDateTime", "issued"),
     "AllergyIntolerance": ("recordedDate", "onsetDateTime"),
+    "DocumentReference": ("date", "context.period.start"),
 }
 # Token parameters: parameter -> element holding a CodeableConcept, Coding list or code.
 TOKEN_PATHS: dict[str, dict[str, str]] = {
@@ -63,6 +71,7 @@ TOKEN_PATHS: dict[str, dict[str, str]] = {
         "DiagnosticReport": "category",
         "AllergyIntolerance": "category",
         "MedicationRequest": "category",
+        "DocumentReference": "category",
     },
     "clinical-status": {"Condition": "clinicalStatus", "AllergyIntolerance": "clinicalStatus"},
     "status": dict.fromkeys(
@@ -74,9 +83,11 @@ TOKEN_PATHS: dict[str, dict[str, str]] = {
             "Immunization",
             "DiagnosticReport",
             "Medication",
+            "DocumentReference",
         ),
         "status",
     ),
+    "type": {"DocumentReference": "type"},
     "vaccine-code": {"Immunization": "vaccineCode"},
     "identifier": {"Patient": "identifier", "Practitioner": "identifier"},
 }
@@ -243,6 +254,8 @@ def matches(resource: Mapping[str, Any], name: str, wanted: str) -> bool:
 
 
 def supported(rtype: str, name: str) -> bool:
+    if rtype in READ_ONLY_TYPES:
+        return False
     if name in ("_id",):
         return True
     if name in ("patient", "subject"):

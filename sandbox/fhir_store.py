@@ -19,6 +19,7 @@ from sandbox import synthetic
 from sandbox.fhir_search import (
     CONTROL_PARAMS,
     INCLUDES,
+    READ_ONLY_TYPES,
     RESOURCE_TYPES,
     Resource,
     SearchError,
@@ -64,6 +65,8 @@ class FhirStore:
         """All matches of `params` (AND across entries), sorted as asked."""
         if rtype not in self._by_type:
             raise SearchError(f"unknown resource type {rtype!r}")
+        if rtype in READ_ONLY_TYPES:
+            raise SearchError(f"{rtype} is read only here: read {rtype}/{{id}}, no search")
         criteria = [(name, value) for name, value in params if name not in CONTROL_PARAMS]
         for name, _ in criteria:
             if not supported(rtype, name):

@@ -114,6 +114,9 @@ class SimOptions:
     token_delay_ms: int = 0
     include: Literal["honour", "ignore"] = "honour"  # "ignore": `_include` is not supported
     jwks: Literal["ok", "down", "empty"] = "ok"  # "down": 503; "empty": `{"keys": []}`
+    # `GET Binary/{id}`: "json" obeys Accept (FHIR JSON or the raw bytes); "raw" always
+    # answers the raw bytes, as servers that ignore Accept for Binary do.
+    binary: Literal["json", "raw"] = "json"
 
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -235,6 +238,7 @@ def parse_options(raw: Mapping[str, Any]) -> SimOptions:
         "id_token": _ID_TOKEN_FAULTS,
         "include": ("honour", "ignore"),
         "jwks": ("ok", "down", "empty"),
+        "binary": ("json", "raw"),
     }
     for name, allowed in choices.items():
         if name in raw:

@@ -7,7 +7,7 @@ and under `/sim/<blob>/` (an EHR that behaves as the options in the blob say).
 from django.urls import include, path
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from sandbox import authorize_views, ehr_views, fhir_api, token_views
+from sandbox import authorize_views, ehr_views, fhir_api, fhir_discovery, token_views
 from smartapp import health
 
 # The sign-in pages show inside the EHR chart's iframe (same origin as the chart).
@@ -15,9 +15,9 @@ framed = xframe_options_sameorigin
 
 per_ehr = [
     path("fhir", fhir_api.page, name="fhir-page"),
-    path("fhir/.well-known/smart-configuration", fhir_api.smart_configuration),
-    path("fhir/.well-known/openid-configuration", fhir_api.openid_configuration),
-    path("fhir/metadata", fhir_api.capability_statement),
+    path("fhir/.well-known/smart-configuration", fhir_discovery.smart_configuration),
+    path("fhir/.well-known/openid-configuration", fhir_discovery.openid_configuration),
+    path("fhir/metadata", fhir_discovery.capability_statement),
     path("fhir/<str:resource_type>", fhir_api.search),
     path("fhir/<str:resource_type>/<str:resource_id>", fhir_api.read),
     path("auth/authorize", framed(authorize_views.authorize)),

@@ -24,7 +24,11 @@ The modules, one per purpose:
 - `edge_cases`: the edge-case patients;
 - `us_core_shapes`: the Synthea/US Core-shaped patients (no randomness: fixed values), with
   `us_core_observations` (their vital signs and labs), `us_core_records` (orders, history)
-  and `us_core_builders` (the resources as Synthea writes them).
+  and `us_core_builders` (the resources as Synthea writes them);
+- `documents`: clinical notes and documents (DocumentReference, DiagnosticReport
+  `presentedForm`, Binary) for `pat-01`, `xss` and `us-core`, with `document_ids` (their ids),
+  `document_texts` (their words), `document_files` (PDF, PNG, RTF bytes; Attachments) and
+  `document_shapes` (the `xss` and `us-core` ones).
 
 This package's own names (`generate`, and the constants tests and callers read) are its API.
 """
@@ -35,6 +39,7 @@ import random
 
 from sandbox.synthetic.codes import CVX, LOINC, RXNORM, SNOMED, UCUM
 from sandbox.synthetic.datatypes import Resource
+from sandbox.synthetic.documents import DOCUMENT_IDS, document_resources
 from sandbox.synthetic.edge_cases import EDGE_CASE_PATIENTS, XSS_PAYLOADS, edge_case_patients
 from sandbox.synthetic.ordinary import REGULAR_PATIENTS, ordinary_patients, shared_medication
 from sandbox.synthetic.people import practitioner_resources
@@ -42,6 +47,7 @@ from sandbox.synthetic.us_core_shapes import US_CORE_SHAPE_PATIENTS, us_core_sha
 
 __all__ = [
     "CVX",
+    "DOCUMENT_IDS",
     "EDGE_CASE_PATIENTS",
     "LOINC",
     "REGULAR_PATIENTS",
@@ -59,12 +65,14 @@ SEED = 20261121
 
 
 def generate() -> list[Resource]:
-    """All sandbox resources: practitioners, shared medications, patients and their records."""
+    """All sandbox resources: practitioners, shared medications, patients and their records,
+    then clinical documents."""
     rng = random.Random(SEED)  # noqa: S311 - reproducible synthetic data, not secrets
     return [
         *practitioner_resources(),
         shared_medication(),
         *ordinary_patients(rng),
         *edge_case_patients(rng),
-        *us_core_shape_patients(),  # last, and drawing nothing from `rng`
+        *us_core_shape_patients(),  # drawing nothing from `rng`
+        *document_resources(),  # last, and drawing nothing from `rng` either
     ]

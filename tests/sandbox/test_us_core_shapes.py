@@ -14,6 +14,7 @@ from sandbox import synthetic
 from sandbox.fhir_search import _parse_instant as parse_instant
 from sandbox.fhir_search import date_matches
 from sandbox.fhir_store import FhirStore
+from sandbox.synthetic.documents import document_resources
 from sandbox.synthetic.edge_cases import edge_case_patients
 from sandbox.synthetic.ordinary import ordinary_patients, shared_medication
 from sandbox.synthetic.people import practitioner_resources
@@ -53,8 +54,9 @@ def components(observation: dict) -> dict[str, dict]:
 def test_patients_are_exported_and_come_last() -> None:
     assert set(synthetic.US_CORE_SHAPE_PATIENTS) == {"us-core", "partial-dates", "replaced-record"}
     assert "US_CORE_SHAPE_PATIENTS" in synthetic.__all__
-    tail = us_core_shape_patients()
-    assert RESOURCES[-len(tail) :] == tail
+    tail, documents = us_core_shape_patients(), document_resources()
+    assert RESOURCES[-len(tail) - len(documents) : -len(documents)] == tail  # then documents
+    assert RESOURCES[-len(documents) :] == documents
     patients = [r["id"] for r in tail if r["resourceType"] == "Patient"]
     assert patients == list(synthetic.US_CORE_SHAPE_PATIENTS)
 
@@ -68,7 +70,7 @@ def test_existing_patients_and_the_shared_random_sequence_are_unchanged() -> Non
         *edge_case_patients(rng),
     ]
     assert RESOURCES[: len(before)] == before
-    assert len(RESOURCES) == len(before) + len(us_core_shape_patients())
+    assert len(RESOURCES) == len(before) + len(us_core_shape_patients()) + len(document_resources())
 
 
 def test_new_resources_are_strict_fhir_r4_with_unique_ids() -> None:
