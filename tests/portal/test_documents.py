@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache as django_cache
 
 from sandbox.fhir_store import get_store
 from sandbox.synthetic import documents as docs
@@ -20,6 +20,8 @@ from smartapp.audit.records import AccessRecord
 from smartapp.models import Launch
 from smartapp.vault import tokens
 from tests.smartapp.fhir.test_hostile_ehr import Recorder
+
+cache: Any = django_cache  # the backend's own client or dict, read below
 
 
 def launched(connect, browser, patient: str, **options: Any) -> Launch:
@@ -168,6 +170,7 @@ def foreign_document(recorder) -> Iterator[str]:
     """The xss patient's foreign-URL document, pointed at a server that writes down requests."""
     store = get_store()
     original = store.get("DocumentReference", docs.XSS_FOREIGN)
+    assert original is not None
     changed = copy.deepcopy(original)
     port = recorder.server.server_address[1]
     changed["content"][0]["attachment"]["url"] = f"http://127.0.0.2:{port}/fhir/Binary/stolen"
