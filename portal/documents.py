@@ -10,6 +10,8 @@ talks to the app. Each opening is a PHI access record.
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,7 +36,7 @@ CONTENT_CSP = (
 
 def _attachment_index(request: HttpRequest) -> int | None:
     raw = request.GET.get("attachment", "")
-    return int(raw) if raw.isdigit() and len(raw) < 4 else None
+    return int(raw) if re.fullmatch(r"[0-9]{1,3}", raw) else None
 
 
 @never_cache

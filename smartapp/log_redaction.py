@@ -73,6 +73,9 @@ _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]+=*")
 # A JWS/JWT in compact form (id_tokens, client assertions, JWT access tokens).
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
+# A document page's path names the EHR's id of a clinical document: logs keep the type only.
+_DOCUMENT_PATH = re.compile(r"(/documents/[A-Za-z]+/)[^/\s\"'?]+")
+
 _MAX_DEPTH = 6
 
 # Loggers whose lines carry a request URL (Django's request log, runserver's request line).
@@ -91,6 +94,7 @@ def redact_text(text: str) -> str:
     text = _HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{MASK}", text)
     text = _PARAM.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{MASK}", text)
     text = _SCHEME.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    text = _DOCUMENT_PATH.sub(lambda m: f"{m[1]}{MASK}", text)
     return _JWT.sub(MASK, text)
 
 

@@ -61,6 +61,16 @@ class ContentProblem(ValueError):
     """The content cannot be shown; `str(error)` is a sentence for the page (user-safe)."""
 
 
+class NotABinary(ContentProblem):
+    """An attachment URL within the FHIR base that is not a Binary read: never requested."""
+
+    def __str__(self) -> str:
+        return (
+            "The EHR pointed this document at something other than its content (not a "
+            "Binary), so the app did not fetch it. Open it in the EHR."
+        )
+
+
 @dataclass(frozen=True)
 class MediaType:
     """A parsed `contentType`: the essence ("text/plain", lower case) and its charset."""
@@ -69,10 +79,10 @@ class MediaType:
     charset: str | None = None
 
     @classmethod
-    def parse(cls, value: str | None) -> MediaType:
+    def parse(cls, value: object) -> MediaType:
         """`text/plain; charset=ISO-8859-1` -> ("text/plain", "iso-8859-1"); anything that is
-        not a media type is `application/octet-stream` (a download)."""
-        head, *params = (value or "").split(";")
+        not a media type (or not text at all) is `application/octet-stream` (a download)."""
+        head, *params = (value if isinstance(value, str) else "").split(";")
         essence = head.strip().lower()
         if not _TOKEN.match(essence):
             return cls(FALLBACK_TYPE)
@@ -172,24 +182,39 @@ class DecodedText:
     note: str | None = None  # a sentence for the page when the decoding was not clean
 
 
+# Codecs Python knows that are not character sets a document can be written in.
+NOT_CHARSETS = frozenset({"undefined", "idna", "punycode"})
+BAD_BYTES = (
+    "Some characters of this document were not in the character set the EHR named and are "
+    "shown as \ufffd."
+)
+
+
+def _charset(name: str | None) -> str:
+    """A text encoding Python can decode with, for the charset named; UTF-8 for none, for an
+    unknown one and for codecs that are not text encodings (base64, rot13, zlib...)."""
+    try:
+        info = codecs.lookup(name or "utf-8")
+    except (LookupError, ValueError):
+        return "utf-8"
+    text_encoding = getattr(info, "_is_text_encoding", True)
+    return info.name if text_encoding and info.name not in NOT_CHARSETS else "utf-8"
+
+
 def decode_text(body: bytes, media: MediaType) -> DecodedText:
     """The content as text, in the charset its media type names (UTF-8 when none is named;
     a byte-order mark wins, as HTML and RFC 2046 readers do)."""
-    charset = media.charset or "utf-8"
+    charset = _charset(media.charset)
     if body.startswith(codecs.BOM_UTF8):
         charset, body = "utf-8", body[len(codecs.BOM_UTF8) :]
     try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"
-    try:
         return DecodedText(body.decode(charset))
-    except UnicodeDecodeError:
-        return DecodedText(
-            body.decode(charset, errors="replace"),
-            "Some characters of this document were not in the character set the EHR named "
-            "and are shown as \ufffd.",
-        )
+    except (UnicodeError, LookupError, ValueError):
+        pass
+    try:
+        return DecodedText(body.decode(charset, errors="replace"), BAD_BYTES)
+    except (UnicodeError, LookupError, ValueError):
+        return DecodedText(body.decode("utf-8", errors="replace"), BAD_BYTES)
 
 
 def _ascii_name(text: str) -> str:

@@ -27,13 +27,15 @@ from urllib.parse import urljoin, urlsplit
 from django.conf import settings
 
 from smart.errors import DocumentForbidden, DocumentNotFound, EhrUnavailable
-from smart.fhir_ids import about_patient
+from smart.fhir_ids import about_patient, is_fhir_id, patient_in_reference
+from smart.url_policy import is_within_base
 from smartapp.documents import sanitise
 from smartapp.documents.content import (
     AttachmentRef,
     ContentProblem,
     Kind,
     MediaType,
+    NotABinary,
     decode_data,
     decode_text,
     download_name,
@@ -110,18 +112,49 @@ def _limit() -> int:
     return int(getattr(settings, "DOCUMENT_MAX_BYTES", 8 * 1024 * 1024))
 
 
+def binary_url(base: str, url: str | None) -> str:
+    """The attachment's URL as a Binary read within the FHIR base (`Binary/{id}`, relative or
+    absolute, optionally `/_history/{vid}`, no query): the only URL the token is sent to for a
+    document's content. Another origin is `ForeignUrl`; any other path under the base (a
+    search, another resource, `_format=`) is `NotABinary`: an attachment must not turn the
+    launch's token into a reader of anything else the grant allows."""
+    resolved = urljoin(base.rstrip("/") + "/", url or "")
+    if not is_within_base(resolved, base):
+        raise ForeignUrl("an attachment URL outside the FHIR base; nothing was sent")
+    parts = urlsplit(resolved)
+    segments = parts.path[len(urlsplit(base).path.rstrip("/")) :].strip("/").split("/")
+    plain = len(segments) == 2
+    versioned = len(segments) == 4 and segments[2] == "_history" and is_fhir_id(segments[3])
+    if (
+        parts.query
+        or parts.fragment
+        or segments[0] != "Binary"
+        or not (plain or versioned)
+        or not is_fhir_id(segments[1])
+    ):
+        raise NotABinary("an attachment URL that is not a Binary read; nothing was sent")
+    return resolved
+
+
 def _from_url(session: SmartSession, ref: AttachmentRef) -> tuple[str | None, bytes]:
-    """The content behind `ref.url`: its content type (the attachment's wins) and bytes."""
-    url = urljoin(session.base.rstrip("/") + "/", ref.url or "")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ForeignUrl("not an http(s) URL")
-    answer = session.read_content(url, max_bytes=_limit())
+    """The content behind `ref.url`: its content type (the attachment's wins) and bytes. A
+    Binary answered as JSON carries base64, a third more than the bytes: its cap allows it."""
+    url = binary_url(session.base, ref.url)
+    answer = session.read_content(url, max_bytes=_limit() * 4 // 3 + 64 * 1024)
     if not answer.is_fhir_json:
         return ref.content_type or answer.content_type, answer.body
     binary = answer.resource()
     if binary.get("resourceType") != "Binary" or not isinstance(binary.get("data"), str):
         raise ContentProblem("The EHR sent this document without its content.")
-    return ref.content_type or binary.get("contentType"), decode_data(binary["data"])
+    context = binary.get("securityContext")
+    named = patient_in_reference(
+        context.get("reference") if isinstance(context, dict) else None, session.base
+    )
+    if named is not None and named != session.launch.patient_id:
+        raise ContentProblem("The EHR says this content belongs to another patient's record.")
+    declared = binary.get("contentType")
+    content_type = ref.content_type or (declared if isinstance(declared, str) else None)
+    return content_type, decode_data(binary["data"])
 
 
 def _content(

@@ -112,15 +112,21 @@ def get_document(scope: str, reference: str) -> tuple[str | None, bytes] | None:
         return None
 
 
+MAX_CACHED_DOCUMENTS = 200  # per scope: beyond it, content is fetched each time
+
+
 def put_document(scope: str, reference: str, content_type: str | None, body: bytes) -> None:
-    """Cache a document's content (encrypted, bound to its key) and note its key in the
-    scope's index (read, add, write: a key lost to a concurrent write is still dropped by
-    the pattern delete on Redis, and expires with its time-to-live elsewhere)."""
+    """Cache a document's content (encrypted, bound to its key) once its key is in the
+    scope's index, which `forget` drops (read, add, write: a key lost to a concurrent write
+    is still dropped by the pattern delete on Redis, and expires with its time-to-live
+    elsewhere). A full index caches nothing more, so no entry outlives sign-out unlisted."""
     ttl = int(getattr(settings, "DOCUMENT_CACHE_TTL_S", 300))
     key = _document_key(scope, reference)
-    value = {"content_type": content_type, "body": base64.b64encode(body).decode()}
-    cache.set(key, secret_box().encrypt(json.dumps(value), bound_to=key), ttl)
     index = _index_key(scope)
     known = list(cache.get(index) or [])
     if key not in known:
-        cache.set(index, [*known, key][-200:], ttl)
+        if len(known) >= MAX_CACHED_DOCUMENTS:
+            return
+        cache.set(index, [*known, key], ttl)
+    value = {"content_type": content_type, "body": base64.b64encode(body).decode()}
+    cache.set(key, secret_box().encrypt(json.dumps(value), bound_to=key), ttl)

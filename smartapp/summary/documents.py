@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from smart.fhir_ids import is_fhir_id
 from smartapp.documents.content import AttachmentRef, Kind
 from smartapp.summary.codes import FhirModel, concept, entered_in_error, first_date
 from smartapp.summary.contract import DocumentItem
@@ -119,7 +120,8 @@ def document_item(resource: FhirModel) -> tuple[str, DocumentItem]:
 
 def shown(resource: FhirModel, replaced: frozenset[str] = frozenset()) -> bool:
     """Whether a document belongs in the list (and may be opened from it)."""
-    if not resource.id or entered_in_error(resource) or not attachments(resource):
+    # An id outside FHIR's grammar cannot be linked to (nor read back): left out.
+    if not is_fhir_id(resource.id) or entered_in_error(resource) or not attachments(resource):
         return False
     if resource.resource_type == "DocumentReference":
         return resource.status not in HIDDEN_REFERENCE_STATUS and resource.id not in replaced

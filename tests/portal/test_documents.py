@@ -315,3 +315,38 @@ def test_a_grant_without_binary_says_so_and_still_shows_inline_notes(connect, br
     assert 'data-content="pdf"' not in consult
     discharge = text_of(open_doc(browser, launch, docs.DISCHARGE))
     assert docs.DISCHARGE_DIAGNOSIS_LINE in discharge
+
+
+@pytest.fixture
+def odd_documents() -> Iterator[None]:
+    """pat-01 gains a note whose id breaks the FHIR grammar and one whose Binary's content
+    type is not text: an EHR's data must not turn a page into a 500."""
+    store = get_store()
+    consult = store.get("DocumentReference", docs.CONSULT)
+    binary = store.get("Binary", docs.CONSULT_BINARY)
+    assert consult is not None
+    assert binary is not None
+    slashed = {**copy.deepcopy(consult), "id": "odd/slash"}
+    untyped = copy.deepcopy(consult)
+    untyped["id"] = "odd-untyped"
+    untyped["content"][0]["attachment"] = {"url": "Binary/odd-untyped-bin"}
+    odd_binary = {**copy.deepcopy(binary), "id": "odd-untyped-bin", "contentType": 42}
+    for resource in (slashed, untyped, odd_binary):
+        store.put(resource)
+    yield
+    for rtype, rid in (("DocumentReference", "odd/slash"), ("DocumentReference", "odd-untyped"),
+                       ("Binary", "odd-untyped-bin")):  # fmt: skip
+        store._by_type[rtype].pop(rid, None)
+        store._by_patient.get((rtype, "pat-01"), {}).pop(rid, None)
+
+
+def test_odd_ids_content_types_and_parameters_are_no_500(connect, browser, odd_documents):
+    launch = clinician(connect, browser)
+    summary = text_of(browser.client.get(f"/l/{launch.handle}/?refresh=documents"))
+    assert "odd/slash" not in summary
+    assert "DocumentReference/odd-untyped" in summary
+    untyped = text_of(open_doc(browser, launch, "odd-untyped"))
+    assert 'data-content="download"' in untyped  # no usable content type: offered, not shown
+    page = open_doc(browser, launch, docs.DISCHARGE, attachment="²")
+    assert page.status_code == 200
+    assert open_doc(browser, launch, docs.DISCHARGE, attachment="7").status_code == 404

@@ -185,3 +185,12 @@ def test_runserver_lines_go_through_the_redacting_handler(runserver, json_logs, 
     for text in (json_logs.text, raw.out, raw.err):
         assert OAUTH_CODE not in text
         assert STATE not in text
+
+
+def test_document_ids_in_paths_are_masked() -> None:
+    """A document page's path names the EHR's id of a clinical note: logs keep its type."""
+    line = redact_text("GET /l/abc/documents/DocumentReference/doc-pat-01-discharge/0/content")
+    assert "doc-pat-01-discharge" not in line
+    assert f"/documents/DocumentReference/{MASK}/0/content" in line
+    extra = redact_value({"path": "/l/abc/documents/DiagnosticReport/dr-1"})
+    assert extra == {"path": f"/l/abc/documents/DiagnosticReport/{MASK}"}

@@ -105,3 +105,18 @@ def test_the_most_readable_attachment_is_preferred() -> None:
     empty = AttachmentRef(2, "text/plain")  # neither data nor url
     assert preferred((pdf, html, empty)) == html
     assert preferred((empty,)) is None
+
+
+@pytest.mark.parametrize(
+    "charset", ["rot13", "base64", "hex", "zlib", "bz2", "uu", "quopri", "undefined", "idna",
+                "punycode", "a\0b", "utf-16", ""],
+)  # fmt: skip
+def test_any_charset_name_decodes_without_raising(charset: str) -> None:
+    shown = decode_text("Café".encode(), MediaType("text/plain", charset or None))
+    assert isinstance(shown.text, str)
+    assert shown.text
+
+
+def test_a_content_type_that_is_not_text_is_a_download() -> None:
+    for value in (42, ["text/html"], {"a": 1}, None):
+        assert MediaType.parse(value).kind == Kind.DOWNLOAD

@@ -117,3 +117,10 @@ def test_docstatus_is_the_status_shown_and_attachments_keep_their_index() -> Non
     assert item.formats == ("PDF", "HTML")
     found = attachments(amended)
     assert [(a.index, a.url, a.size) for a in found] == [(0, "Binary/b1", 10), (1, None, None)]
+
+
+def test_a_document_whose_id_is_not_a_fhir_id_is_left_out() -> None:
+    """It could not be linked to: one such id must not take the summary down."""
+    assert [
+        i.id for i in recent_documents([note("a/b", "2026-01-01"), note("ok", "2026-01-02")], [])
+    ] == ["ok"]
