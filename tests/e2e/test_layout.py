@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Frame, Page
 
 from smartapp.models import Launch
+from smartapp.summary.sections import section_names
 from tests.e2e.launches import CHART_FRAME, Wired, drilldown_urls, handle_of, settle
 from tests.e2e.synthea import SyntheaPatient
 
@@ -165,3 +166,18 @@ def test_patient_line_on_every_drilldown_in_the_chart(
         frame.goto(url)
         settle(frame)
         assert_patient_line(f"{name} in the chart", frame, patient)
+
+
+# (e) ------------------------------------------------------------------------------------
+
+
+def test_every_section_card_sits_in_its_own_grid_area(wired: Wired) -> None:
+    """A section without a grid area would be auto-placed into the first free cell (above the
+    sections a clinician reads first): every card in the registry has its own area."""
+    page = wired.context().new_page()
+    frame = wired.in_chart(page, "pat-01", frame_size=CHART_FRAME)
+    areas = frame.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('section.card[data-section]')]
+            .map(s => [s.dataset.section, getComputedStyle(s).gridRowStart]))"""
+    )
+    assert areas == {name: name for name in section_names()}
