@@ -275,9 +275,9 @@ def main() -> int:
             threads=16,
         )
         for name, url, workers, extra in (
-            ("app", app_urls[0], "8", observed),
+            ("app", app_urls[0], "12", observed),
             ("seq", app_urls[1], "1", {}),
-            ("bare", app_urls[2], "8", {"BENCH_BARE": "1"}),
+            ("bare", app_urls[2], "12", {"BENCH_BARE": "1"}),
         )
     ]
     bench = Bench(apps[0], apps[1], sandbox)

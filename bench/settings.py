@@ -22,7 +22,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # static files found at start-up; no collectstatic needed
-SUMMARY_WORKERS = int(os.environ.get("BENCH_SUMMARY_WORKERS", "8"))
+SUMMARY_WORKERS = int(os.environ.get("BENCH_SUMMARY_WORKERS", "12"))
 
 # The observability overhead figure compares this app with one whose metrics, audit trail and
 # launch diagnostics are switched off (bench/apps.py); tracing is on only where OTEL_*

@@ -50,7 +50,7 @@ TUNABLES = {
         Tunable("FHIR_BREAKER_THRESHOLD", 5, 1, 1000),
         Tunable("FHIR_BREAKER_COOL_DOWN_S", 30, 0, 60 * 60, integer=False),
         Tunable("SUMMARY_BUDGET_S", 8, 0, 120, integer=False),
-        Tunable("SUMMARY_WORKERS", 8, 1, 64),
+        Tunable("SUMMARY_WORKERS", 12, 1, 64),  # nine sections at once, and room
         Tunable("DRILLDOWN_BUDGET_S", 8, 0, 120, integer=False),
         # A document's content: the most the app reads of it, and how long it stays in the
         # encrypted cache (the page and the PDF or image it embeds read it once).

@@ -103,7 +103,7 @@ def _shared_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            workers = int(getattr(settings, "SUMMARY_WORKERS", 8))
+            workers = int(getattr(settings, "SUMMARY_WORKERS", 12))
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summary")
         return _pool
 

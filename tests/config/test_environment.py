@@ -175,7 +175,7 @@ def test_tunables_default_to_the_values_the_code_used_before() -> None:
     assert (fhir.attempts, fhir.backoff_base_s, fhir.retry_after_cap_s) == (3, 0.2, 5.0)
     assert (fhir.max_pages, fhir.max_entries) == (5, 1000)
     assert (fhir.breaker_threshold, fhir.breaker_cool_down_s) == (5, 30.0)
-    assert (config.summary.budget_s, config.summary.workers) == (8.0, 8)
+    assert (config.summary.budget_s, config.summary.workers) == (8.0, 12)  # 8 before issue 19
     assert dict(config.summary.cache_ttl_s) == DEFAULT_TTL_S
     assert SUMMARY_TTL_DEFAULTS_S == DEFAULT_TTL_S
     # Whole numbers stay ints (SESSION_COOKIE_AGE, cache timeouts, pool sizes).
