@@ -183,16 +183,14 @@ def _shown(
 ) -> OpenedDocument:
     media = MediaType.parse(content_type)
     findings = integrity_findings(body, ref)
+    if media.kind not in (Kind.TEXT, Kind.HTML):
+        return OpenedDocument(item, refs, ref, media, body=body, findings=findings)
+    decoded = decode_text(body, media)
+    notes = (*findings, decoded.note) if decoded.note else findings
     if media.kind == Kind.TEXT:
-        decoded = decode_text(body, media)
-        notes = (*findings, decoded.note) if decoded.note else findings
         return OpenedDocument(item, refs, ref, media, text=decoded.text, findings=notes)
-    if media.kind == Kind.HTML:
-        decoded = decode_text(body, media)
-        notes = (*findings, decoded.note) if decoded.note else findings
-        html = sanitise.clean_html(decoded.text)
-        return OpenedDocument(item, refs, ref, media, html=html, findings=notes)
-    return OpenedDocument(item, refs, ref, media, body=body, findings=findings)
+    html = sanitise.clean_html(decoded.text)
+    return OpenedDocument(item, refs, ref, media, html=html, findings=notes)
 
 
 def open_document(launch: Launch, rtype: str, rid: str, index: int | None = None) -> OpenedDocument:
