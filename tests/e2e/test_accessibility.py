@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Frame, Page
 
+from sandbox.synthetic import documents as docs
 from tests.e2e.axe import Violation, report, run_axe
 from tests.e2e.launches import Wired, drilldown_urls, settle
 from tests.e2e.synthea import SyntheaPatient
@@ -117,3 +118,23 @@ def test_provider_patient_search(wired: Wired, scheme: str) -> None:
     page.wait_for_selector("[data-testid=findings]")
     audit.check("conformance report", page)
     audit.assert_clean(5)
+
+
+def test_document_pages(wired: Wired, scheme: str) -> None:
+    """Notes and documents (issue 19): the full list, filtered; a note in text, one in HTML,
+    a PDF and an image; a document that cannot be opened."""
+    audit = Audit(scheme)
+    page = wired.context(bypass_csp=True, color_scheme=scheme).new_page()
+    wired.standalone(page, "pat-01")
+    base = page.url.split("/l/", 1)[0] + "/l/" + page.url.split("/l/", 1)[1].split("/", 1)[0]
+    audit.check("documents list", goto(page, f"{base}/list/documents"))
+    audit.check(
+        "documents list, radiology", goto(page, f"{base}/list/documents?category=Radiology")
+    )
+    for rid in (docs.DISCHARGE, docs.PROGRESS, docs.CONSULT, docs.WOUND_PHOTO):
+        audit.check(rid, goto(page, f"{base}/documents/DocumentReference/{rid}"))
+    audit.check(
+        "no such document",
+        goto(page, f"{base}/documents/DocumentReference/{docs.ENTERED_IN_ERROR}", status=404),
+    )
+    audit.assert_clean(7)
