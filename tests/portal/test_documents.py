@@ -350,3 +350,49 @@ def test_odd_ids_content_types_and_parameters_are_no_500(connect, browser, odd_d
     page = open_doc(browser, launch, docs.DISCHARGE, attachment="²")
     assert page.status_code == 200
     assert open_doc(browser, launch, docs.DISCHARGE, attachment="7").status_code == 404
+
+
+@pytest.fixture
+def shapes_from_other_ehrs() -> Iterator[None]:
+    """Shapes real EHRs send that the sandbox's own data does not: a report whose
+    `presentedForm` is a Binary URL (not inline), and a note sent twice, as PDF and HTML."""
+    store = get_store()
+    progress = store.get("DocumentReference", docs.PROGRESS)
+    assert progress is not None
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "odd-echo",
+        "status": "final",
+        "subject": {"reference": "Patient/pat-01"},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "LP29708-2"}]}],
+        "code": {"text": "Echocardiogram report"},
+        "effectiveDateTime": "2026-09-14T10:00:00Z",
+        "presentedForm": [
+            {"contentType": "application/pdf", "url": f"Binary/{docs.CONSULT_BINARY}"}
+        ],
+    }
+    twice = copy.deepcopy(progress)
+    twice["id"] = "odd-twice"
+    twice["content"] = [
+        {"attachment": {"contentType": "application/pdf", "url": f"Binary/{docs.CONSULT_BINARY}"}},
+        *progress["content"],
+    ]
+    store.put(report)
+    store.put(twice)
+    yield
+    for rtype, rid in (("DiagnosticReport", "odd-echo"), ("DocumentReference", "odd-twice")):
+        store._by_type[rtype].pop(rid, None)
+        store._by_patient.get((rtype, "pat-01"), {}).pop(rid, None)
+
+
+def test_a_report_by_url_and_a_note_in_two_forms(connect, browser, shapes_from_other_ehrs):
+    launch = clinician(connect, browser)
+    echo = text_of(open_doc(browser, launch, "odd-echo", rtype="DiagnosticReport"))
+    assert 'data-content="pdf"' in echo
+    assert browser.client.get(content_url(echo)).content.startswith(b"%PDF-")
+    twice = text_of(open_doc(browser, launch, "odd-twice"))
+    assert 'data-content="html"' in twice  # the readable form first
+    assert docs.PROGRESS_MARKER in twice
+    assert 'href="?attachment=0"' in twice
+    as_pdf = text_of(open_doc(browser, launch, "odd-twice", attachment="0"))
+    assert 'data-content="pdf"' in as_pdf
