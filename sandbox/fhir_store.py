@@ -51,6 +51,14 @@ class FhirStore:
             if patient and rtype != "Patient":
                 self._by_patient.setdefault((rtype, patient), {})[rid] = resource
 
+    def remove(self, rtype: str, rid: str) -> None:
+        """Take a resource out (tests that add one take it out again); absent is fine."""
+        with self._lock:
+            resource = self._by_type.get(rtype, {}).pop(rid, None)
+            patient = patient_of(resource) if resource is not None else None
+            if patient:
+                self._by_patient.get((rtype, patient), {}).pop(rid, None)
+
     def get(self, rtype: str, rid: str) -> Resource | None:
         return self._by_type.get(rtype, {}).get(rid)
 

@@ -9,6 +9,7 @@ import base64
 import copy
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,6 +23,19 @@ from smartapp.vault import tokens
 from tests.smartapp.fhir.test_hostile_ehr import Recorder
 
 cache: Any = django_cache  # the backend's own client or dict, read below
+
+
+@contextmanager
+def added(*resources: dict[str, Any]) -> Iterator[None]:
+    """The sandbox's store holds these resources for the block, and not after it."""
+    store = get_store()
+    for resource in resources:
+        store.put(resource)
+    try:
+        yield
+    finally:
+        for resource in resources:
+            store.remove(resource["resourceType"], resource["id"])
 
 
 def launched(connect, browser, patient: str, **options: Any) -> Launch:
@@ -331,13 +345,8 @@ def odd_documents() -> Iterator[None]:
     untyped["id"] = "odd-untyped"
     untyped["content"][0]["attachment"] = {"url": "Binary/odd-untyped-bin"}
     odd_binary = {**copy.deepcopy(binary), "id": "odd-untyped-bin", "contentType": 42}
-    for resource in (slashed, untyped, odd_binary):
-        store.put(resource)
-    yield
-    for rtype, rid in (("DocumentReference", "odd/slash"), ("DocumentReference", "odd-untyped"),
-                       ("Binary", "odd-untyped-bin")):  # fmt: skip
-        store._by_type[rtype].pop(rid, None)
-        store._by_patient.get((rtype, "pat-01"), {}).pop(rid, None)
+    with added(slashed, untyped, odd_binary):
+        yield
 
 
 def test_odd_ids_content_types_and_parameters_are_no_500(connect, browser, odd_documents):
@@ -377,12 +386,8 @@ def shapes_from_other_ehrs() -> Iterator[None]:
         {"attachment": {"contentType": "application/pdf", "url": f"Binary/{docs.CONSULT_BINARY}"}},
         *progress["content"],
     ]
-    store.put(report)
-    store.put(twice)
-    yield
-    for rtype, rid in (("DiagnosticReport", "odd-echo"), ("DocumentReference", "odd-twice")):
-        store._by_type[rtype].pop(rid, None)
-        store._by_patient.get((rtype, "pat-01"), {}).pop(rid, None)
+    with added(report, twice):
+        yield
 
 
 def test_a_report_by_url_and_a_note_in_two_forms(connect, browser, shapes_from_other_ehrs):
