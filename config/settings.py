@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "smartapp",
+    # The canonical clinical store that extraction fills (docs/extraction.md).
+    "smartapp.warehouse",
     "portal",
 ]
 # The sandbox EHR is for development and QA: installed only when DEBUG is on (the demo) or by

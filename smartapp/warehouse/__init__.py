@@ -1,0 +1,1 @@
+"""The canonical clinical store: what extraction loads, for analysts (docs/extraction.md)."""
