@@ -14,6 +14,8 @@ module per concern:
   RS256 id_token (`sandbox.id_tokens`); refresh tokens rotate, and a spent one is reuse:
   refused, and with `refresh: reuse_revokes_family` every token of that authorization is
   revoked;
+- `sandbox.grants.SmartClientCredentialsGrant`: SMART Backend Services, `client_credentials`
+  with a `private_key_jwt` assertion and `system/` scopes; no user, no context, no refresh;
 - `sandbox.revocation_introspection`: RFC 7009 and RFC 7662 endpoints;
 - `sandbox.oauth_requests`: the per-request facts (which simulated EHR, its options, the
   consented scope) that ride on the OAuth2Request as `request.sandbox` and `request.pending`.
@@ -32,10 +34,16 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 
 from sandbox.authorize_checks import S256Required, SmartAuthorizationChecks
 from sandbox.client_auth import PrivateKeyJwt
-from sandbox.grants import SmartAuthorizationCodeGrant, SmartRefreshTokenGrant
+from sandbox.grants import (
+    SmartAuthorizationCodeGrant,
+    SmartClientCredentialsGrant,
+    SmartRefreshTokenGrant,
+)
 from sandbox.models import Client, Token
 from sandbox.oauth_requests import site_of
 from sandbox.revocation_introspection import SmartIntrospectionEndpoint, SmartRevocationEndpoint
+
+SYSTEM_USER = "system"  # `user_ref` of Backend Services tokens: issued to a client, no user
 
 
 class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -47,6 +55,7 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             SmartAuthorizationCodeGrant, [S256Required(required=True), SmartAuthorizationChecks()]
         )
         self.register_grant(SmartRefreshTokenGrant)
+        self.register_grant(SmartClientCredentialsGrant)
         self.register_endpoint(SmartRevocationEndpoint)
         self.register_endpoint(SmartIntrospectionEndpoint)
         self.register_client_auth_method("private_key_jwt", self._private_key_jwt)
@@ -65,20 +74,19 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return oauth_request
 
     def save_token(self, token: dict[str, Any], request: Any) -> Token:
+        family, context = uuid.uuid4(), {}  # client_credentials: no user, no launch context
         if request.refresh_token is not None:  # a refresh: same authorization, same family
             previous: Token = request.refresh_token
             family, context = previous.family, previous.context
-            refresh = token.get("refresh_token")
-        else:
-            family, context = uuid.uuid4(), request.authorization_code.context
-            refresh = token.get("refresh_token")
+        elif request.authorization_code is not None:
+            context = request.authorization_code.context
         return Token.objects.create(
             client_id=request.client.client_id,
-            user_ref=request.user.ref,
+            user_ref=request.user.ref if request.user is not None else SYSTEM_USER,
             base=site_of(request).fhir_base,
             scope=token.get("scope", ""),
             access_token=token["access_token"],
-            refresh_token=refresh,
+            refresh_token=token.get("refresh_token"),
             id_token=token.get("id_token", ""),
             expires_in=token["expires_in"],
             family=family,

@@ -2,8 +2,9 @@
 
 Authlib handles `client_secret_basic`, `client_secret_post` and `none` (public clients); this
 module adds `private_key_jwt` per SMART "client-confidential-asymmetric" (RFC 7523): RS384 or
-ES384 assertions verified against the client's JWKS URL, `aud` the token URL, `exp` at most 5
-minutes ahead, and `jti` single use.
+ES384 assertions verified against the client's JWKS (its inline set when registered with
+one, else its JWKS URL), `aud` the token URL, `exp` at most 5 minutes ahead, and `jti` single
+use. The same rules hold for every grant, SMART Backend Services' `client_credentials` too.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         return True
 
     def resolve_client_public_key(self, client: Client) -> jwk.KeySet:
+        if client.jwks:
+            try:
+                return jwk.KeySet.import_key_set(client.jwks)
+            except (ValueError, TypeError, JoseError) as exc:
+                raise InvalidClientError(description="the client's JWKS is unusable") from exc
         if not client.jwks_uri:
             raise InvalidClientError(description="the client has no JWKS URL")
         try:

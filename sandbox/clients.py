@@ -1,13 +1,20 @@
-"""Registering SMART apps with the sandbox (used by the commands and the tests)."""
+"""Registering SMART apps with the sandbox (used by the commands and the tests).
+
+Two kinds: apps a user launches (`register_client`: authorization code and refresh tokens)
+and SMART Backend Services clients (`register_backend_client`: `client_credentials` with a
+`private_key_jwt` assertion, no user, no redirect URI;
+https://hl7.org/fhir/smart-app-launch/backend-services.html).
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 
-from sandbox.models import Client, hash_secret
+from sandbox.models import BACKEND_GRANT_TYPES, Client, default_grant_types, hash_secret
 from sandbox.simulation import encode
 
 DEMO_CLIENT_ID = "smartapp-demo"
@@ -40,6 +47,43 @@ def register_client(
             "redirect_uris": list(redirect_uris),
             "launch_uri": launch_uri,
             "scope": scopes,
+            "jwks": {},
+            "grant_types": default_grant_types(),
+        },
+    )
+    return client
+
+
+def register_backend_client(
+    *,
+    client_id: str,
+    jwks_uri: str | None = None,
+    jwks: Mapping[str, Any] | None = None,
+    scopes: str = "system/*.rs",
+    name: str = "",
+) -> Client:
+    """Create or update a Backend Services client: exactly one of `jwks_uri` / `jwks`.
+
+    SMART Backend Services: the client authenticates with an RS384 or ES384 assertion
+    (`private_key_jwt`) and may only use `client_credentials`. `scopes` bounds what it may
+    be granted (blank: any `system/` scope).
+    """
+    if bool(jwks_uri) == bool(jwks):
+        raise ValueError("a backend client needs a JWKS URL or an inline JWKS (one of them)")
+    if jwks is not None and not isinstance(jwks.get("keys"), list):
+        raise ValueError("an inline JWKS is an object with a 'keys' list")
+    client, _ = Client.objects.update_or_create(
+        client_id=client_id,
+        defaults={
+            "name": name or client_id,
+            "auth_method": "private_key_jwt",
+            "secret_hash": "",
+            "jwks_uri": jwks_uri or "",
+            "jwks": dict(jwks or {}),
+            "redirect_uris": [],
+            "launch_uri": "",
+            "scope": scopes,
+            "grant_types": list(BACKEND_GRANT_TYPES),
         },
     )
     return client

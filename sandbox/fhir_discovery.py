@@ -3,6 +3,8 @@
 
 - `{base}/.well-known/smart-configuration`; absent on a `smart: v1` base, which publishes
   only the CapabilityStatement with the `oauth-uris` extension, as SMART 1.0 servers did.
+- SMART Backend Services: `client_credentials` in `grant_types_supported`, with the
+  "client-confidential-asymmetric" capability and RS384/ES384 assertions it relies on.
 - `{base}/metadata`: every type in `sandbox.fhir_search.RESOURCE_TYPES` with read and
   search-type, except the read-only ones (`Binary`), which have read only.
 """
@@ -51,6 +53,8 @@ SCOPES_SUPPORTED = [
     "user/*.rs",
     "patient/*.read",
     "user/*.read",
+    "system/*.rs",
+    "system/*.read",
 ]
 
 
@@ -74,7 +78,7 @@ def smart_configuration(request: HttpRequest, site: SandboxSite) -> HttpResponse
             "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
             "revocation_endpoint": site.auth_url("revoke"),
             "introspection_endpoint": site.auth_url("introspect"),
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "response_types_supported": ["code"],
             "scopes_supported": SCOPES_SUPPORTED,
             "code_challenge_methods_supported": ["S256"],

@@ -1,10 +1,13 @@
-"""The authorization code and refresh token grants, with SMART's additions.
+"""The authorization code, refresh token and client credentials grants, with SMART's additions.
 
 - Token responses carry the launch context (`patient`, `encounter`, `fhirContext`,
   `need_patient_banner`, `smart_style_url`) and, for `openid fhirUser`, an id_token.
 - Codes live 60 seconds and are single use, even under a race.
 - Refresh tokens rotate; presenting a spent one is reuse: refused, and with
   `refresh: reuse_revokes_family` every token of that authorization is revoked.
+- SMART Backend Services (https://hl7.org/fhir/smart-app-launch/backend-services.html):
+  `client_credentials` for `private_key_jwt` clients registered for it, `system/` scopes
+  only, no refresh token, no launch context.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 
 from sandbox import stats
 from sandbox.client_auth import CLIENT_AUTH_METHODS
@@ -22,6 +25,7 @@ from sandbox.id_tokens import make_id_token
 from sandbox.models import AuthorizationCode, Client, Token
 from sandbox.oauth_requests import SandboxUser, site_of
 from sandbox.site import SandboxSite
+from smart.scopes import ResourceScope, is_known_scope, parse_resource_scope
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +142,69 @@ class SmartRefreshTokenGrant(SmartTokenMixin, grants.RefreshTokenGrant):  # type
 
 def revoke_family(family: uuid.UUID) -> None:
     Token.objects.filter(family=family).update(access_revoked=True, refresh_revoked=True)
+
+
+class SmartClientCredentialsGrant(SmartTokenMixin, grants.ClientCredentialsGrant):  # type: ignore[misc]
+    """SMART Backend Services: a system-level token for a client, no user in the loop.
+
+    Only `private_key_jwt` ("client-confidential-asymmetric": the assertion's 5-minute `exp`
+    and single-use `jti` rules apply here as at every grant), only clients registered for
+    `client_credentials`, only `system/` scopes. The spec: the server SHALL NOT issue a
+    refresh token; the client asks again with a fresh assertion.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["private_key_jwt"]
+    granted = ""
+
+    def validate_requested_scope(self) -> None:
+        site = site_of(self.request)
+        self.granted = system_scope_grant(
+            self.request.payload.scope or "", self.request.client.scope, site.options.smart
+        )
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        token = self.generate_token(scope=self.granted, include_refresh_token=False)
+        self.smart_token(token, {})
+        self.server.save_token(token, self.request)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+def system_scope_grant(requested: str, allowed: str, smart_version: str) -> str:
+    """The scope a backend client gets: each requested `system/` scope an allowed one covers.
+
+    Raises invalid_scope (RFC 6749 5.2) for a missing scope, anything but a `system/` resource
+    scope (user, patient and launch scopes mean nothing without a user), v2 syntax on a v1
+    server, or nothing left once `allowed` (blank: anything) has been applied.
+    """
+    items = requested.split()
+    if not items:
+        raise InvalidScopeError("a 'scope' of system/ scopes is required")
+    parsed = [parse_resource_scope(item) for item in items]
+    wrong = [
+        item
+        for item, scope in zip(items, parsed, strict=True)
+        if scope is None
+        or scope.level != "system"
+        or not is_known_scope(item, smart_version="v1" if smart_version == "v1" else "v2")
+    ]
+    if wrong:
+        raise InvalidScopeError(f"only system/ resource scopes: refused {' '.join(wrong)}")
+    limits = [scope for scope in map(parse_resource_scope, allowed.split()) if scope]
+    kept = [
+        item
+        for item, scope in zip(items, parsed, strict=True)
+        if not allowed.strip() or any(_covers(limit, scope) for limit in limits if scope)
+    ]
+    if not kept:
+        raise InvalidScopeError("none of the requested scopes is allowed for this client")
+    return " ".join(dict.fromkeys(kept))
+
+
+def _covers(limit: ResourceScope, scope: ResourceScope) -> bool:
+    """Whether an allowed scope admits a requested one (same level, type, permissions, or wider)."""
+    return (
+        limit.level == scope.level
+        and limit.resource_type in ("*", scope.resource_type)
+        and scope.permissions <= limit.permissions
+        and set(limit.restrictions) <= set(scope.restrictions)
+    )

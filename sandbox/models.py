@@ -23,12 +23,25 @@ AUTH_METHODS = {
 }
 
 
+USER_GRANT_TYPES = ("authorization_code", "refresh_token")
+BACKEND_GRANT_TYPES = ("client_credentials",)
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def default_grant_types() -> list[str]:
+    """An app launched by a user: authorization code, then refresh tokens."""
+    return list(USER_GRANT_TYPES)
+
+
 class Client(models.Model, ClientMixin):  # type: ignore[misc]
-    """A registered SMART app. Redirect URIs are compared exactly (RFC 9700 4.1.3)."""
+    """A registered SMART app. Redirect URIs are compared exactly (RFC 9700 4.1.3).
+
+    A SMART Backend Services client (`grant_types` ["client_credentials"]) has no redirect
+    URI and authenticates with `private_key_jwt` against `jwks_uri` or the inline `jwks`.
+    """
 
     client_id = models.CharField(max_length=200, unique=True)
     name = models.CharField(max_length=200, blank=True)
@@ -37,6 +50,8 @@ class Client(models.Model, ClientMixin):  # type: ignore[misc]
     )
     secret_hash = models.CharField(max_length=64, blank=True)
     jwks_uri = models.URLField(max_length=500, blank=True)
+    jwks = models.JSONField(default=dict, blank=True, help_text="inline JWKS; wins over jwks_uri")
+    grant_types = models.JSONField(default=default_grant_types)
     redirect_uris = models.JSONField(default=list)
     launch_uri = models.URLField(max_length=500, blank=True)
     scope = models.TextField(blank=True, help_text="allowed scopes; blank allows any")
@@ -54,6 +69,8 @@ class Client(models.Model, ClientMixin):  # type: ignore[misc]
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:
             return ""
+        if "client_credentials" in self.grant_types:
+            return scope  # already narrowed by `sandbox.grants.system_scope_grant`
         if not self.scope:
             return scope
         allowed = set(self.scope.split())
@@ -71,10 +88,10 @@ class Client(models.Model, ClientMixin):  # type: ignore[misc]
         return method in AUTH_METHODS[self.auth_method]
 
     def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code"
+        return response_type == "code" and "authorization_code" in self.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in self.grant_types
 
 
 class AuthorizationCode(models.Model, AuthorizationCodeMixin):  # type: ignore[misc]
