@@ -158,9 +158,19 @@ def bundle_dir() -> Path:
 
 
 def build_store() -> FhirStore:
-    """Synthetic data, then every bundle in the bundle folder, in file-name order."""
+    """Synthetic data, then the generated population (`pop-<n>` patients, when one is
+    configured: `settings.SANDBOX_POPULATION`, else `population.json` beside the bundle folder,
+    as `sandbox_seed --patients` writes it), then every bundle in the bundle folder, in
+    file-name order."""
+    from django.conf import settings
+
+    from sandbox.synthetic import population
+
     store = FhirStore(synthetic.generate())
     folder = bundle_dir()
+    setting = getattr(settings, "SANDBOX_POPULATION", None)
+    for resource in population.generate(population.configured_size(folder.parent, setting)):
+        store.put(resource)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         for resource in bundle_resources(json.loads(path.read_text())):
             store.put(resource)
