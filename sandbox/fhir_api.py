@@ -8,6 +8,8 @@
   see the launch patient's compartment only, user-level ones any patient; v2 `?param=`
   restrictions filter what a scope covers. No or bad token: 401 with `WWW-Authenticate`
   (RFC 6750 3.1); not covered by any scope: 403 with an OperationOutcome.
+- Bulk Data `$export` (kick-off, status, files) lives in `sandbox.bulk_export` and
+  `sandbox.bulk_files`; they share this module's bearer-token check and `visible`.
 - Faults from the base's simulation options run after authentication, per resource type;
   the `hostile` option spoils search answers (`sandbox.fhir_hostile`).
 """
@@ -82,7 +84,7 @@ def bearer_token(request: HttpRequest, site: SandboxSite) -> Token | JsonRespons
     return token
 
 
-def _visible(resource: Resource, rules: tuple[ResourceScope, ...], patient: str | None) -> bool:
+def visible(resource: Resource, rules: tuple[ResourceScope, ...], patient: str | None) -> bool:
     """Whether any of the scopes covering this type admits this resource."""
     bound = resource["resourceType"] not in NOT_IN_COMPARTMENT
     in_compartment = patient is not None and patient_of(resource) == patient
@@ -142,7 +144,7 @@ def read(request: HttpRequest, site: SandboxSite, resource_type: str, resource_i
     resource = get_store().get(resource_type, resource_id)
     if resource is None:
         return outcome(404, "not-found", f"{resource_type}/{resource_id} does not exist")
-    if not _visible(resource, rules, token.context.get("patient")):
+    if not visible(resource, rules, token.context.get("patient")):
         return outcome(403, "forbidden", f"{resource_type}/{resource_id} is outside this grant")
     if resource_type == "Binary":
         raw = fhir_binary.raw_answer(request, resource, site.options.binary)
@@ -203,8 +205,8 @@ def _search(
         found = store.search(resource_type, criteria)
     except SearchError as exc:
         return outcome(400, "invalid", str(exc))
-    visible = [r for r in found if _visible(r, rules, patient)]
-    page_items = visible[offset : offset + count]
+    shown = [r for r in found if visible(r, rules, patient)]
+    page_items = shown[offset : offset + count]
     hostile = site.options.hostile
     leak = patient if patient_only and compartment else None
     entries = [_entry(site, r, "match") for r in _spoiled(site, resource_type, page_items, leak)]
@@ -214,7 +216,7 @@ def _search(
         included = store.includes(page_items, include_specs)
         entries += [_entry(site, r, "include") for r in included]
     links = [{"relation": "self", "url": request.build_absolute_uri()}]
-    if offset + count < len(visible) and count > 0:
+    if offset + count < len(shown) and count > 0:
         state = {
             "type": resource_type,
             "params": params,
@@ -227,7 +229,7 @@ def _search(
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(visible),
+        "total": len(shown),
         "link": links,
         "entry": entries,
     }

@@ -9,6 +9,9 @@ Supported parameters (FHIR R4 search, section 3.1.1):
 - `date` with prefixes `eq ne lt le gt ge` at year, month, day or second precision; a
   resource's partial date (`2019`, `2021-03`) is the range it denotes, as R4 says,
 - `name` (Patient, Practitioner: case-insensitive substring of family, given or text),
+- `_lastUpdated` on every type (3.1.1.4.4 prefixes over `meta.lastUpdated`, an instant;
+  the search value's precision, down to milliseconds, is the range it denotes), what an
+  incremental client falls back to without Bulk Data `$export`,
 - `_sort` (`date`, `-date`, `_id`), `_count`, `_include` (MedicationRequest:medication,
   MedicationStatement:medication).
 A repeated parameter is AND. Any other parameter is refused with 400, so a client bug shows.
@@ -40,7 +43,9 @@ PATIENT_REFERENCE = {
 # Types with read but no search.
 READ_ONLY_TYPES = ("Binary",)
 # Shared resources outside any patient's compartment: visible to patient-level scopes.
-NOT_IN_COMPARTMENT = ("Practitioner", "Medication")
+# `Group` is synthesized from the store's patients (`sandbox.synthetic.groups`), searchable by
+# `_id`: what a Bulk Data group-level `$export` names.
+NOT_IN_COMPARTMENT = ("Practitioner", "Medication", "Group")
 RESOURCE_TYPES = ("Patient", *NOT_IN_COMPARTMENT, *PATIENT_REFERENCE)
 
 DATE_PATHS = {
@@ -99,6 +104,7 @@ CONTROL_PARAMS = frozenset({"_count", "_sort", "_include", "_getpages", "_format
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 _PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SearchError(ValueError):
@@ -179,7 +185,30 @@ def _parse_instant(text: str) -> tuple[datetime, datetime]:
         raise SearchError(f"not a FHIR date: {text!r}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment, moment + timedelta(seconds=1)
+    return moment, moment + _precision(text)
+
+
+def _precision(text: str) -> timedelta:
+    """The width of the range a dateTime with a time denotes: one second, or one unit of its
+    last fractional digit (`10:00:00.123Z` is the millisecond [.123, .124))."""
+    _, dot, rest = text.partition(".")
+    digits = len(rest) - len(rest.lstrip("0123456789")) if dot else 0
+    return timedelta(seconds=10.0**-digits) if digits else timedelta(seconds=1)
+
+
+def parse_instant(text: str) -> datetime:
+    """A FHIR `instant` (`2026-01-01T00:00:00Z`, `...T10:00:00.123+02:00`) as an aware
+    datetime; anything less precise, or without a zone, is a SearchError."""
+    zoned = text.endswith("Z") or (len(text) > 6 and text[-6] in "+-")
+    if "T" not in text or not zoned:
+        raise SearchError(f"not a FHIR instant (date, time and zone): {text!r}")
+    return _parse_instant(text)[0]
+
+
+def last_updated(resource: Mapping[str, Any]) -> datetime:
+    """`meta.lastUpdated` (every stored resource has one: `FhirStore.put`)."""
+    value = get_path(resource, "meta.lastUpdated")
+    return parse_instant(value) if isinstance(value, str) else EPOCH
 
 
 def date_range_of(resource: Mapping[str, Any]) -> tuple[datetime, datetime | None] | None:
@@ -245,6 +274,8 @@ def matches(resource: Mapping[str, Any], name: str, wanted: str) -> bool:
     if name == "date":
         moment, until = date_range_of(resource) or (None, None)
         return date_matches(moment, wanted, until)
+    if name == "_lastUpdated":
+        return date_matches(last_updated(resource), wanted)
     if name == "name" and rtype in ("Patient", "Practitioner"):
         return _name_matches(resource, wanted)
     path = TOKEN_PATHS.get(name, {}).get(rtype)
@@ -256,7 +287,7 @@ def matches(resource: Mapping[str, Any], name: str, wanted: str) -> bool:
 def supported(rtype: str, name: str) -> bool:
     if rtype in READ_ONLY_TYPES:
         return False
-    if name in ("_id",):
+    if name in ("_id", "_lastUpdated"):
         return True
     if name in ("patient", "subject"):
         return rtype in PATIENT_REFERENCE or (rtype == "Patient" and name == "patient")

@@ -5,13 +5,21 @@ Resources live in memory, built once per process from the deterministic generato
 SANDBOX_BUNDLE_DIR so every sandbox process sees them). What a search means (parameters,
 matching, sorting) is `sandbox.fhir_search`; HTTP, paging links and access control live in
 `sandbox.fhir_api`.
+
+Every stored resource carries `meta.versionId` and `meta.lastUpdated` (FHIR R4 resource.html
+"Meta"): `put` fills missing ones with version "1" at a fixed instant (deterministic), and
+`update` stores a changed copy as the next version, last updated now, which is how tests make
+the changes an incremental export (`_since`, `_lastUpdated`) must find. Groups are not stored:
+`sandbox.synthetic.groups` synthesizes them on read from the Patients the store holds.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +37,17 @@ from sandbox.fhir_search import (
     sort_resources,
     supported,
 )
+from sandbox.synthetic.groups import (
+    FIXED_LAST_UPDATED,
+    GROUP_IDS,
+    group_members,
+    group_resource,
+)
+
+
+def now_instant() -> str:
+    """Now as a FHIR instant: UTC, millisecond precision, `Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class FhirStore:
@@ -42,9 +61,16 @@ class FhirStore:
             self.put(resource)
 
     def put(self, resource: Resource) -> None:
+        """Store (or replace) a resource; a missing `meta.versionId` becomes "1" and a missing
+        `meta.lastUpdated` the fixed instant FIXED_LAST_UPDATED (filled in place)."""
         rtype, rid = resource.get("resourceType"), resource.get("id")
         if rtype not in self._by_type or not isinstance(rid, str):
             raise ValueError(f"cannot store {rtype}/{rid}")
+        meta = resource.get("meta")
+        if not isinstance(meta, dict):
+            meta = resource["meta"] = {}
+        meta.setdefault("versionId", "1")
+        meta.setdefault("lastUpdated", FIXED_LAST_UPDATED)
         with self._lock:
             self._by_type[rtype][rid] = resource
             patient = patient_of(resource)
@@ -59,8 +85,33 @@ class FhirStore:
             if patient:
                 self._by_patient.get((rtype, patient), {}).pop(rid, None)
 
+    delete = remove
+
+    def update(self, resource: Resource) -> Resource:
+        """Store a changed copy of `resource` as its next version: `meta.versionId` one more
+        than the stored (or given) one, `meta.lastUpdated` now (UTC, milliseconds, `Z`)."""
+        changed = copy.deepcopy(resource)
+        current = self.get(str(changed.get("resourceType")), str(changed.get("id")))
+        meta = changed["meta"] = dict(changed.get("meta") or {})
+        version = (current or changed).get("meta", {}).get("versionId", "0")
+        meta["versionId"] = str(int(version) + 1 if str(version).isdigit() else 2)
+        meta["lastUpdated"] = now_instant()
+        self.put(changed)
+        return changed
+
     def get(self, rtype: str, rid: str) -> Resource | None:
+        if rtype == "Group" and rid not in self._by_type["Group"]:
+            members = group_members(rid, self.patient_ids())
+            return None if members is None else group_resource(rid, members)
         return self._by_type.get(rtype, {}).get(rid)
+
+    def patient_ids(self) -> list[str]:
+        return list(self._by_type["Patient"])
+
+    def all_of(self, rtype: str) -> list[Resource]:
+        """Every resource of a type (synthesized Groups included), by id."""
+        found = list(self._candidates(rtype, []))
+        return sorted(found, key=lambda r: str(r["id"]))
 
     def count(self, rtype: str) -> int:
         return len(self._by_type.get(rtype, {}))
@@ -93,6 +144,10 @@ class FhirStore:
             if name in ("patient", "subject") and "," not in value and rtype != "Patient":
                 patient = value.removeprefix("Patient/")
                 return list(self._by_patient.get((rtype, patient), {}).values())
+        if rtype == "Group":
+            stored = self._by_type["Group"]
+            ids = set(stored) | set(GROUP_IDS)
+            return [group for gid in sorted(ids) if (group := self.get("Group", gid))]
         return list(self._by_type[rtype].values())
 
     def includes(self, found: Sequence[Resource], wanted: Sequence[str]) -> list[Resource]:

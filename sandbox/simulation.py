@@ -3,8 +3,9 @@
 Like the SMART Health IT launcher, one sandbox serves many "EHRs": each option blob makes a
 different base URL (a different `iss`) that behaves as told: preselected context, no pages,
 narrowed grants, short-lived tokens, rotating or static refresh tokens, SMART v1 only, slow
-or failing FHIR calls, authorization and token errors, a JWKS that is down or empty.
-`docs/sandbox.md` documents each.
+or failing FHIR calls, authorization and token errors, a JWKS that is down or empty, and a
+Bulk Data `$export` that is missing, throttled, slow, flaky, expired or hands out broken files
+(the `export*` options; `sandbox.bulk_export`). `docs/sandbox.md` documents each.
 
 Parsing is pure and strict: an unknown option or a wrong type is a 400, not a silent no-op,
 so a QA engineer's typo shows up at once.
@@ -117,6 +118,19 @@ class SimOptions:
     # `GET Binary/{id}`: "json" obeys Accept (FHIR JSON or the raw bytes); "raw" always
     # answers the raw bytes, as servers that ignore Accept for Binary do.
     binary: Literal["json", "raw"] = "json"
+    # Bulk Data `$export` (sandbox.bulk_export, sandbox.bulk_files):
+    export: Literal["supported", "unsupported"] = "supported"  # "unsupported": kick-off 404
+    export_kickoff_429: int = 0  # the first N kick-offs on this site answer 429
+    export_status_5xx: int = 0  # the first N status polls of each job answer 500
+    export_expired: bool = False  # every status poll answers 404 "expired"
+    export_polls: int = 1  # status polls answered 202 before the manifest
+    export_retry_after: int = 1  # seconds, the Retry-After of each 202
+    export_file_lines: int = 1000  # resources per output file at most
+    export_file_cut: int = 0  # the first N downloads of each file stop half way
+    export_malformed_line: bool = False  # line 2 of each type's first file is cut JSON
+    export_drip_ms: int = 0  # pause between 64 KiB chunks of a file
+    export_file_origin: str | None = None  # manifest file URLs on this origin instead
+    export_requires_token: bool = True  # False: files served without a token
 
 
 def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -205,13 +219,50 @@ def _hostile(raw: Any) -> HostileRule:
     return HostileRule(**values)
 
 
+_EXPORT_BOUNDS = {
+    "export_kickoff_429": (0, 1000),
+    "export_status_5xx": (0, 1000),
+    "export_polls": (0, 20),
+    "export_retry_after": (0, 30),
+    "export_file_lines": (1, 100_000),
+    "export_file_cut": (0, 1000),
+    "export_drip_ms": (0, 5000),
+}
+
+
+def _origin(name: str, value: Any) -> str:
+    text = str(_expect(name, value, str))
+    scheme, sep, host = text.partition("://")
+    if scheme not in ("http", "https") or not sep or not host or "/" in host:
+        raise SimulationError(f"{name}: an origin such as https://files.example:8443")
+    return text
+
+
+def _export_options(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The Bulk Data `$export` options (documented on SimOptions and in docs/sandbox.md)."""
+    values: dict[str, Any] = {}
+    if "export" in raw:
+        if raw["export"] not in ("supported", "unsupported"):
+            raise SimulationError("export: one of ['supported', 'unsupported']")
+        values["export"] = raw["export"]
+    for name, (low, high) in _EXPORT_BOUNDS.items():
+        if name in raw:
+            values[name] = _bounded(name, raw[name], low, high)
+    for name in ("export_expired", "export_malformed_line", "export_requires_token"):
+        if name in raw:
+            values[name] = _expect(name, raw[name], bool)
+    if "export_file_origin" in raw:
+        values["export_file_origin"] = _origin("export_file_origin", raw["export_file_origin"])
+    return values
+
+
 def parse_options(raw: Mapping[str, Any]) -> SimOptions:
     """Validate a decoded option object into SimOptions."""
     known = set(SimOptions.__dataclass_fields__)
     unknown = set(raw) - known
     if unknown:
         raise SimulationError(f"unknown options {sorted(unknown)}; known: {sorted(known)}")
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = _export_options(raw)
     for name in ("patient", "user", "encounter"):
         if name in raw:
             values[name] = _expect(name, raw[name], str)

@@ -7,7 +7,15 @@ and under `/sim/<blob>/` (an EHR that behaves as the options in the blob say).
 from django.urls import include, path
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from sandbox import authorize_views, ehr_views, fhir_api, fhir_discovery, token_views
+from sandbox import (
+    authorize_views,
+    bulk_export,
+    bulk_files,
+    ehr_views,
+    fhir_api,
+    fhir_discovery,
+    token_views,
+)
 from smartapp import health
 
 # The sign-in pages show inside the EHR chart's iframe (same origin as the chart).
@@ -18,6 +26,12 @@ per_ehr = [
     path("fhir/.well-known/smart-configuration", fhir_discovery.smart_configuration),
     path("fhir/.well-known/openid-configuration", fhir_discovery.openid_configuration),
     path("fhir/metadata", fhir_discovery.capability_statement),
+    # Bulk Data $export: before the generic `fhir/<type>` patterns, which would take them.
+    path("fhir/$export", bulk_export.system_export),
+    path("fhir/Patient/$export", bulk_export.patient_export),
+    path("fhir/Group/<str:group_id>/$export", bulk_export.group_export),
+    path("bulk/status/<str:job_id>", bulk_export.status),
+    path("bulk/files/<str:job_id>/<int:number>.ndjson", bulk_files.download),
     path("fhir/<str:resource_type>", fhir_api.search),
     path("fhir/<str:resource_type>/<str:resource_id>", fhir_api.read),
     path("auth/authorize", framed(authorize_views.authorize)),

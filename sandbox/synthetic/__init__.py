@@ -28,7 +28,9 @@ The modules, one per purpose:
 - `documents`: clinical notes and documents (DocumentReference, DiagnosticReport
   `presentedForm`, Binary) for `pat-01`, `xss` and `us-core`, with `document_ids` (their ids),
   `document_texts` (their words), `document_files` (PDF, PNG, RTF bytes; Attachments) and
-  `document_shapes` (the `xss` and `us-core` ones).
+  `document_shapes` (the `xss` and `us-core` ones);
+- `groups`: the Groups a Bulk Data group-level `$export` names (`all-patients`, `cohort-a`),
+  synthesized by the store from the Patients it holds rather than generated here.
 
 This package's own names (`generate`, and the constants tests and callers read) are its API.
 """
@@ -41,6 +43,7 @@ from sandbox.synthetic.codes import CVX, LOINC, RXNORM, SNOMED, UCUM
 from sandbox.synthetic.datatypes import Resource
 from sandbox.synthetic.documents import DOCUMENT_IDS, document_resources
 from sandbox.synthetic.edge_cases import EDGE_CASE_PATIENTS, XSS_PAYLOADS, edge_case_patients
+from sandbox.synthetic.groups import GROUP_IDS
 from sandbox.synthetic.ordinary import REGULAR_PATIENTS, ordinary_patients, shared_medication
 from sandbox.synthetic.people import practitioner_resources
 from sandbox.synthetic.us_core_shapes import US_CORE_SHAPE_PATIENTS, us_core_shape_patients
@@ -49,6 +52,7 @@ __all__ = [
     "CVX",
     "DOCUMENT_IDS",
     "EDGE_CASE_PATIENTS",
+    "GROUP_IDS",
     "LOINC",
     "REGULAR_PATIENTS",
     "RXNORM",

@@ -1,0 +1,278 @@
+"""Bulk Data `$export` in the sandbox, over real HTTP (FHIR Bulk Data Access 2.0,
+export.html): kick-off, status polling, the manifest, output files, delete, and each
+`export*` simulation option."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.bulk_jobs import EXPORT_DELETES, EXPORT_FILES, EXPORT_KICKOFFS, EXPORT_STATUS
+from sandbox.fhir_search import patient_of
+from sandbox.fhir_store import get_store
+from sandbox.models import Token
+from sandbox.synthetic.groups import COHORT_A_MEMBERS
+
+USER_SCOPES = "user/*.rs"
+ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
+
+
+def issue_token(base: str, scope: str = USER_SCOPES, client_id: str = "bulk-client") -> str:
+    """A live access token for `base`, as the token endpoint would store it."""
+    value = secrets.token_urlsafe(32)
+    Token.objects.create(
+        client_id=client_id,
+        user_ref="Practitioner/prac-1",
+        base=base,
+        scope=scope,
+        access_token=value,
+        expires_in=3600,
+        context={"patient": "pat-01"} if scope.startswith("patient/") else {},
+    )
+    return value
+
+
+class Exporter:
+    """One client's view of one simulated EHR's `$export`."""
+
+    def __init__(self, http: httpx.Client, base: str, token: str) -> None:
+        self.http, self.base, self.token = http, base, token
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def kickoff(self, path: str = "$export", headers: dict[str, str] | None = None, **params: str):
+        sent = {**ASYNC, **self.auth(), **(headers or {})}
+        return self.http.get(f"{self.base}/{path}", params=params, headers=sent)
+
+    def started(self, path: str = "$export", **params: str) -> str:
+        response = self.kickoff(path, **params)
+        assert response.status_code == 202, response.text
+        return response.headers["Content-Location"]
+
+    def poll(self, url: str, token: str | None = None) -> httpx.Response:
+        return self.http.get(url, headers=self.auth(token))
+
+    def manifest(self, url: str) -> dict[str, Any]:
+        for _ in range(25):
+            response = self.poll(url)
+            if response.status_code == 200:
+                assert response.headers["Content-Type"].startswith("application/json")
+                body: dict[str, Any] = response.json()
+                return body
+            assert response.status_code == 202
+        raise AssertionError("the export never completed")
+
+    def lines(self, url: str) -> list[dict[str, Any]]:
+        response = self.http.get(url, headers=self.auth())
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("application/fhir+ndjson")
+        assert int(response.headers["Content-Length"]) == len(response.content)
+        assert response.content.endswith(b"\n")
+        return [json.loads(line) for line in response.content.decode().splitlines()]
+
+    def export(self, path: str = "$export", **params: str) -> dict[str, list[dict[str, Any]]]:
+        """Kick off, poll to the manifest, and read every file: resources by type."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for item in self.manifest(self.started(path, **params))["output"]:
+            resources = self.lines(item["url"])
+            assert len(resources) == item["count"]
+            assert {r["resourceType"] for r in resources} == {item["type"]}
+            found.setdefault(item["type"], []).extend(resources)
+        return found
+
+
+@pytest.fixture
+def exporter(sandbox) -> Exporter:
+    return Exporter(sandbox.http, sandbox.base(), issue_token(sandbox.base()))
+
+
+def sim(sandbox, **options: Any) -> Exporter:
+    base = sandbox.base(**options)
+    return Exporter(sandbox.http, base, issue_token(base))
+
+
+# --- the happy path -----------------------------------------------------------------------
+
+
+def test_kickoff_polls_then_manifest_and_files(sandbox, exporter) -> None:
+    status_url = exporter.started()
+    assert status_url.startswith(f"{sandbox.url}/bulk/status/")
+    first = exporter.poll(status_url)
+    assert first.status_code == 202
+    assert first.headers["X-Progress"].endswith("% complete")
+    assert first.headers["Retry-After"] == "1"
+    manifest = exporter.manifest(status_url)
+    assert manifest["requiresAccessToken"] is True
+    assert manifest["request"] == f"{exporter.base}/$export"
+    assert manifest["transactionTime"].endswith("Z")
+    assert manifest["error"] == []
+    types = {item["type"] for item in manifest["output"]}
+    assert {"Patient", "Observation", "Condition", "Practitioner", "Medication"} <= types
+    assert not types & {"Binary", "Group"}
+    store = get_store()
+    patients = exporter.lines(manifest["output"][0]["url"])
+    assert manifest["output"][0]["type"] == "Patient"
+    assert [p["id"] for p in patients] == sorted(store.patient_ids())
+    assert all(p["meta"]["versionId"] and p["meta"]["lastUpdated"] for p in patients)
+    job = status_url.rsplit("/", 1)[1]
+    counts = sandbox.stats()
+    assert counts[EXPORT_STATUS][job] == 2
+    assert counts[EXPORT_FILES] == {f"{job} 1 auth": 1}
+    assert counts[EXPORT_KICKOFFS] == {"default": 1}
+
+
+def test_observations_are_complete_and_in_id_order(exporter) -> None:
+    observations = exporter.export(_type="Observation")["Observation"]
+    ids = [o["id"] for o in observations]
+    assert ids == sorted(ids)
+    assert len(ids) == get_store().count("Observation")
+
+
+def test_a_user_level_token_from_a_real_launch_exports(sandbox, make_client) -> None:
+    client = make_client(scopes="openid fhirUser user/*.rs")
+    token = client.launch("openid fhirUser user/*.rs", user="Practitioner/prac-2")
+    exporter = Exporter(sandbox.http, client.base, token["access_token"])
+    assert set(exporter.export(_type="Patient,Condition")) == {"Patient", "Condition"}
+
+
+# --- kick-off validation ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({}, {"Prefer": ""}),
+        ({"_outputFormat": "text/csv"}, {}),
+        ({"_type": "Patient,Spaceship"}, {}),
+        ({"_type": "Group"}, {}),
+        ({"_since": "yesterday"}, {}),
+        ({"_since": "2026-01-01"}, {}),  # a date, not an instant
+        ({"_typeFilter": "Observation?code=1"}, {}),
+        ({"_since": ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]}, {}),
+    ],
+)
+def test_kickoff_refusals_are_400_outcomes(exporter, params, headers) -> None:
+    response = exporter.kickoff(headers=headers, **params)
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_lenient_handling_ignores_unknown_parameters(exporter) -> None:
+    lenient = {"Prefer": "respond-async, handling=lenient"}
+    assert exporter.kickoff(headers=lenient, _elements="id").status_code == 202
+
+
+@pytest.mark.parametrize("output_format", ["application/fhir+ndjson", "application/ndjson", "ndjson"])
+def test_ndjson_output_formats_are_accepted(exporter, output_format) -> None:
+    assert exporter.kickoff(_outputFormat=output_format).status_code == 202
+
+
+def test_kickoff_needs_a_token(sandbox, exporter) -> None:
+    response = sandbox.http.get(f"{exporter.base}/$export", headers=ASYNC)
+    assert response.status_code == 401
+
+
+def test_patient_level_tokens_are_refused(sandbox) -> None:
+    exporter = Exporter(sandbox.http, sandbox.base(), issue_token(sandbox.base(), "patient/*.rs"))
+    for path in ("$export", "Patient/$export", "Group/cohort-a/$export"):
+        assert exporter.kickoff(path).status_code == 403
+
+
+def test_types_outside_the_grant_are_refused(sandbox) -> None:
+    scope = "user/Patient.rs user/Condition.rs"
+    exporter = Exporter(sandbox.http, sandbox.base(), issue_token(sandbox.base(), scope))
+    assert exporter.kickoff(_type="Observation").status_code == 403
+    assert set(exporter.export()) == {"Patient", "Condition"}
+
+
+# --- _type, _since, levels ----------------------------------------------------------------
+
+
+def test_type_limits_the_output(exporter) -> None:
+    assert set(exporter.export(_type="Patient,Condition")) == {"Patient", "Condition"}
+
+
+def test_since_exports_only_later_changes_and_not_those_after_kickoff(exporter) -> None:
+    store = get_store()
+    original = store.get("Condition", store.all_of("Condition")[0]["id"])
+    assert original is not None
+    try:
+        first = exporter.manifest(exporter.started(_type="Condition"))
+        changed = store.update(original)
+        assert changed["meta"]["versionId"] == "2"
+        since = first["transactionTime"]
+        later_url = exporter.started(_type="Condition,Patient", _since=since)
+        store.update(changed)  # after this kick-off: belongs to the next run
+        later = exporter.manifest(later_url)
+        assert [item["type"] for item in later["output"]] == ["Condition"]
+        rows = exporter.lines(later["output"][0]["url"])
+        assert [(r["id"], r["meta"]["versionId"]) for r in rows] == [(original["id"], "2")]
+        third = exporter.export(_type="Condition", _since=later["transactionTime"])
+        assert [r["meta"]["versionId"] for r in third["Condition"]] == ["3"]
+    finally:
+        store.put(original)
+
+
+def test_group_level_exports_only_the_members(exporter) -> None:
+    found = exporter.export("Group/cohort-a/$export")
+    assert [p["id"] for p in found["Patient"]] == list(COHORT_A_MEMBERS)
+    assert "Practitioner" not in found and "Medication" not in found
+    for resources in found.values():
+        assert {patient_of(r) for r in resources} <= set(COHORT_A_MEMBERS)
+    assert exporter.kickoff("Group/no-such-group/$export").status_code == 404
+    assert exporter.kickoff("Group/cohort-a/$export", _type="Practitioner").status_code == 400
+
+
+def test_patient_level_exports_every_compartment(exporter) -> None:
+    found = exporter.export("Patient/$export", _type="Patient,Immunization")
+    assert len(found["Patient"]) == len(get_store().patient_ids())
+
+
+def test_groups_are_served(sandbox, exporter) -> None:
+    cohort = sandbox.http.get(f"{exporter.base}/Group/cohort-a", headers=exporter.auth()).json()
+    members = [m["entity"]["reference"] for m in cohort["member"]]
+    assert members == [f"Patient/{pid}" for pid in COHORT_A_MEMBERS]
+    everyone = sandbox.http.get(
+        f"{exporter.base}/Group", params={"_id": "all-patients"}, headers=exporter.auth()
+    ).json()
+    assert everyone["total"] == 1
+    assert everyone["entry"][0]["resource"]["quantity"] == len(get_store().patient_ids())
+
+
+# --- status, files and delete: whose job it is --------------------------------------------
+
+
+def test_other_clients_and_anonymous_callers_are_refused(sandbox, exporter) -> None:
+    status_url = exporter.started(_type="Patient")
+    file_url = exporter.manifest(status_url)["output"][0]["url"]
+    other = issue_token(exporter.base, client_id="someone-else")
+    assert exporter.poll(status_url, token=other).status_code == 404
+    assert sandbox.http.get(file_url, headers=exporter.auth(other)).status_code == 404
+    assert sandbox.http.get(status_url).status_code == 401
+    assert sandbox.http.get(file_url).status_code == 401
+    assert sandbox.http.delete(status_url, headers=exporter.auth(other)).status_code == 404
+
+
+def test_delete_forgets_the_job(sandbox, exporter) -> None:
+    status_url = exporter.started(_type="Patient")
+    file_url = exporter.manifest(status_url)["output"][0]["url"]
+    assert sandbox.http.delete(status_url, headers=exporter.auth()).status_code == 202
+    gone = exporter.poll(status_url)
+    assert gone.status_code == 404
+    assert gone.json()["resourceType"] == "OperationOutcome"
+    assert sandbox.http.get(file_url, headers=exporter.auth()).status_code == 404
+    assert sandbox.stats()[EXPORT_DELETES] == {status_url.rsplit("/", 1)[1]: 1}
+
+
+def test_a_job_of_another_site_is_not_found(sandbox, exporter) -> None:
+    status_url = exporter.started(_type="Patient")
+    job = status_url.rsplit("/", 1)[1]
+    other = sim(sandbox, export_polls=0)
+    elsewhere = other.base.removesuffix("/fhir") + f"/bulk/status/{job}"
+    assert other.poll(elsewhere).status_code == 404
