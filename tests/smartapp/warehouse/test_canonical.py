@@ -349,7 +349,9 @@ def test_every_synthea_resource_of_a_supported_type_maps() -> None:
             assert row.patient_id
             assert row.effective_start is not None, row.resource_id
         if row.resource_type != "Patient":
-            assert row.code and row.code_system and row.code_display, row.resource_id
+            assert row.code, row.resource_id
+            assert row.code_system, row.resource_id
+            assert row.code_display, row.resource_id
             assert row.status
     quantities = [
         row for row in rows if row.resource_type == "Observation" and "valueQuantity" in row.source

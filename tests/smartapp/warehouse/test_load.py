@@ -205,7 +205,8 @@ def test_patient_links_follow_the_newest_version() -> None:
 def _resolved_view() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT patient_id, survivor_id FROM warehouse_patient_resolved WHERE connection_id = %s",
+            "SELECT patient_id, survivor_id FROM warehouse_patient_resolved"
+            " WHERE connection_id = %s",
             [A.hex if connection.vendor != "postgresql" else A],
         )
         return dict(cursor.fetchall())
