@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
+
 from config.environment import load_config, local_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,12 @@ METRICS_TOKEN = CONFIG.metrics_token
 # The PHI access trail (smartapp/audit/): kept AUDIT_RETENTION_DAYS, then archived to
 # AUDIT_ARCHIVE_DIR as NDJSON AuditEvents and deleted, whole chained segments at a time.
 AUDIT_RETENTION_DAYS = int(CONFIG.tunables["AUDIT_RETENTION_DAYS"])
+# Extraction (smartapp.extraction; docs/extraction.md).
+EXTRACT_CHUNK = int(CONFIG.tunables["EXTRACT_CHUNK"])
+EXTRACT_FILE_LEASE_S = CONFIG.tunables["EXTRACT_FILE_LEASE_S"]
+EXTRACT_FILE_ATTEMPTS = int(CONFIG.tunables["EXTRACT_FILE_ATTEMPTS"])
+EXTRACT_POLL_CAP_S = CONFIG.tunables["EXTRACT_POLL_CAP_S"]
+EXTRACT_MAX_LINE_BYTES = int(CONFIG.tunables["EXTRACT_MAX_LINE_BYTES"])
 AUDIT_ARCHIVE_DIR = CONFIG.audit_archive_dir
 # Each launch's steps for the staff launch debugger (smartapp/diagnostics/); only the bench's
 # bare app turns them off.
@@ -175,7 +183,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "smartapp.tasks.audit_retention",
         "schedule": 24 * 60 * 60,
     },
+    # Extraction: re-queue what a crashed worker left, and each night an incremental run
+    # per connection with backend services (docs/extraction.md).
+    "extraction-supervise": {
+        "task": "extraction.supervise",
+        "schedule": 60,
+    },
+    "extraction-nightly": {
+        "task": "extraction.nightly",
+        "schedule": crontab(hour=2, minute=15),
+    },
 }
+# Extraction's file tasks are long: a worker takes one at a time, not a batch it then sits on.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # Sessions and cookies. The session cookie must cross into an EHR's iframe, where the app is
 # a third party: SameSite=None (which browsers only accept with Secure). Chrome treats

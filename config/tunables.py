@@ -61,6 +61,14 @@ TUNABLES = {
         # Days a PHI access record is kept before retention archives and deletes it (six
         # years by default: HIPAA's documentation retention, 45 CFR 164.316(b)(2)).
         Tunable("AUDIT_RETENTION_DAYS", 6 * 366, 1, 100 * 366),
+        # Extraction (docs/extraction.md): resources per load statement; how long a worker
+        # owns a file without progress before another may take it over; attempts per file;
+        # the longest wait between status polls; the longest NDJSON line read.
+        Tunable("EXTRACT_CHUNK", 500, 1, 50_000),
+        Tunable("EXTRACT_FILE_LEASE_S", 120, 1, DAY_S, integer=False),
+        Tunable("EXTRACT_FILE_ATTEMPTS", 3, 1, 20),
+        Tunable("EXTRACT_POLL_CAP_S", 60, 0, 60 * 60, integer=False),
+        Tunable("EXTRACT_MAX_LINE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
         *(
             Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
             for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from smartapp.models import Launch, TokenGrant
+from smartapp.extraction.records import ExtractionJob
+from smartapp.models import EhrConnection, Launch, TokenGrant
 
 
 def launch_qs_for_update(pk: Any) -> QuerySet[Launch]:
@@ -32,3 +33,18 @@ def launch_by_state_qs_for_update(state_hash: str) -> QuerySet[Launch]:
 def grant_qs_for_update(pk: Any) -> QuerySet[TokenGrant]:
     """One token grant (the PostgreSQL flavour of the refresh lock)."""
     return TokenGrant.objects.select_for_update(of=("self",)).filter(pk=pk)
+
+
+def connection_qs_for_update(pk: Any) -> QuerySet[EhrConnection]:
+    """One connection: the PostgreSQL flavour of its backend-token lock (one token request
+    in flight per connection)."""
+    return EhrConnection.objects.select_for_update(of=("self",)).filter(pk=pk)
+
+
+def job_qs_for_update(pk: Any) -> QuerySet[ExtractionJob]:
+    """One extraction job, its connection joined but not locked."""
+    return (
+        ExtractionJob.objects.select_for_update(of=("self",))
+        .select_related("connection")
+        .filter(pk=pk)
+    )

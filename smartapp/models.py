@@ -86,6 +86,16 @@ class EhrConnection(EncryptedFields, models.Model):
         default="generic",
         help_text="EHR profile: the quirks of this server (smart/profiles.py)",
     )
+    # SMART Backend Services (extraction): a client of its own, private_key_jwt only.
+    backend_client_id = models.CharField(
+        max_length=200, blank=True, help_text="backend services client id (blank: none)"
+    )
+    backend_key_encrypted = models.TextField(blank=True, editable=False)
+    backend_key_id = models.CharField(max_length=64, blank=True, editable=False)
+    backend_alg = models.CharField(max_length=10, default="RS384", editable=False)
+    system_scopes = models.TextField(
+        blank=True, help_text="system/ scopes for extraction (blank: the built-in set)"
+    )
     frame_origins = models.JSONField(
         default=list, blank=True, help_text="EHR origins allowed to show the app in an iframe"
     )
@@ -115,15 +125,29 @@ class EhrConnection(EncryptedFields, models.Model):
         return key
 
     def public_jwk(self) -> dict[str, Any] | None:
-        key = self.private_jwk()
-        if key is None:
+        return _public(self.private_jwk(), self.key_id, self.signing_alg)
+
+    def backend_jwk(self) -> jwk.Key | None:
+        """The backend services signing key (SMART Backend Services), if registered."""
+        pem = self.get_secret("backend_key")
+        if not pem:
             return None
-        return {
-            **key.as_dict(private=False),
-            "kid": self.key_id,
-            "alg": self.signing_alg,
-            "use": "sig",
-        }
+        key = import_private_pem(pem)
+        key.ensure_kid()
+        return key
+
+    def backend_public_jwk(self) -> dict[str, Any] | None:
+        return _public(self.backend_jwk(), self.backend_key_id, self.backend_alg)
+
+    @property
+    def has_backend_services(self) -> bool:
+        return bool(self.backend_client_id and self.backend_key_encrypted)
+
+
+def _public(key: jwk.Key | None, kid: str, alg: str) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    return {**key.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
 
 
 class Launch(EncryptedFields, models.Model):
@@ -218,3 +242,8 @@ class TokenGrant(EncryptedFields, models.Model):
 
 from smartapp.audit.records import AccessRecord, AuditHead, AuditSegment  # noqa: E402,F401
 from smartapp.diagnostics.records import LaunchStep  # noqa: E402,F401
+from smartapp.extraction.records import (  # noqa: E402,F401
+    ExtractionFile,
+    ExtractionJob,
+    ExtractionProblem,
+)

@@ -28,6 +28,7 @@ from django.conf import settings
 
 HTTPError = httpx.HTTPError
 TransportError = httpx.TransportError
+Timeout = httpx.Timeout
 Response = httpx.Response
 Transport = httpx.BaseTransport
 USER_AGENT = "smartapp/0.1 (SMART on FHIR backend-for-frontend)"

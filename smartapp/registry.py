@@ -45,6 +45,10 @@ class Registration:
     frame_origins: Sequence[str] = ()
     enabled: bool = True
     profile: str = "generic"
+    # SMART Backend Services, for extraction: its own client id and signing key.
+    backend_client_id: str | None = None
+    backend_key_pem: str | None = field(default=None, repr=False)
+    system_scopes: str | None = None
 
 
 def _check_url(name: str, value: str) -> None:
@@ -92,7 +96,25 @@ def _check(registration: Registration) -> client_auth.ClientAuthMethod:
         raise RegistrationError(f"{method.name} needs a private key")
     if registration.profile not in profiles():
         raise RegistrationError(f"profile: one of {', '.join(profiles())}")
+    if bool(registration.backend_client_id) != bool(registration.backend_key_pem):
+        raise RegistrationError("backend services: a client id and a private key, together")
+    if registration.system_scopes and not all(
+        scope.startswith("system/") for scope in registration.system_scopes.split()
+    ):
+        raise RegistrationError("system scopes: system/... scopes only")
     return method
+
+
+def _set_backend(connection: EhrConnection, registration: Registration) -> None:
+    """SMART Backend Services: private_key_jwt with its own key (RS384 or ES384)."""
+    if registration.system_scopes is not None:
+        connection.system_scopes = " ".join(registration.system_scopes.split())
+    if not registration.backend_client_id or not registration.backend_key_pem:
+        return
+    key, alg = checked_signing_key(registration.backend_key_pem)
+    connection.backend_client_id = registration.backend_client_id
+    connection.set_secret("backend_key", registration.backend_key_pem)
+    connection.backend_key_id, connection.backend_alg = key.thumbprint(), alg
 
 
 def register(registration: Registration) -> EhrConnection:
@@ -120,6 +142,7 @@ def register(registration: Registration) -> EhrConnection:
     elif not method.needs_private_key:
         connection.set_secret("private_key", None)
         connection.key_id = ""
+    _set_backend(connection, registration)
     try:
         with transaction.atomic():
             connection.save()
@@ -151,6 +174,17 @@ def credentials_for(connection: EhrConnection) -> ClientCredentials:
     )
 
 
+def backend_credentials_for(connection: EhrConnection) -> ClientCredentials:
+    """SMART Backend Services credentials: private_key_jwt with the backend key."""
+    return ClientCredentials(
+        connection.backend_client_id,
+        "private_key_jwt",
+        private_key=connection.backend_jwk(),
+        key_id=connection.backend_key_id,
+        alg=connection.backend_alg,
+    )
+
+
 def public_jwks() -> dict[str, Any]:
     """The public halves of every enabled connection's signing key (our JWKS URL).
 
@@ -158,8 +192,8 @@ def public_jwks() -> dict[str, Any]:
     a set, and authorization servers refuse an assertion whose `kid` matches two keys.
     """
     keys: dict[str, dict[str, Any]] = {}
-    for connection in EhrConnection.objects.filter(enabled=True).exclude(key_id=""):
-        public = connection.public_jwk()
-        if public is not None:
-            keys.setdefault(str(public.get("kid") or connection.key_id), public)
+    for connection in EhrConnection.objects.filter(enabled=True):
+        for public in (connection.public_jwk(), connection.backend_public_jwk()):
+            if public is not None:
+                keys.setdefault(str(public["kid"]), public)
     return {"keys": list(keys.values())}

@@ -53,3 +53,7 @@ def audit_retention() -> dict[str, int]:
     counts = archive_and_delete()
     log.info("audit retention done", extra=counts)
     return counts
+
+
+# Extraction's tasks live beside their services; importing them here registers them.
+from smartapp.extraction import tasks as extraction_tasks  # noqa: E402,F401

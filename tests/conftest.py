@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.app"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.app", "tests.fixtures.extraction"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"

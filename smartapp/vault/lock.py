@@ -26,7 +26,7 @@ from __future__ import annotations
 import fcntl
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -91,14 +91,14 @@ def _redis(key: str, wait_s: float, ttl_s: float) -> Iterator[None]:
 
 
 @contextmanager
-def _row(grant_pk: Any, wait_s: float) -> Iterator[None]:
+def _row(lock_row: Callable[[], object], key: str, wait_s: float) -> Iterator[None]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(wait_s * 1000)}ms"])
         try:
-            grant_qs_for_update(grant_pk).first()
+            lock_row()
         except OperationalError as exc:
-            raise LockTimeout(str(grant_pk)) from exc
+            raise LockTimeout(key) from exc
         yield
 
 
@@ -114,13 +114,22 @@ def refresh_lock(
 ) -> Iterator[None]:
     """Hold the launch's refresh lock; LockTimeout if it cannot be had within `wait_s`.
     `ttl_s` bounds how long a crashed holder keeps the Redis lock."""
+    with single_flight(str(grant_pk), lambda: grant_qs_for_update(grant_pk).first(), wait_s, ttl_s):
+        yield
+
+
+@contextmanager
+def single_flight(
+    key: str, lock_row: Callable[[], object], wait_s: float = WAIT_S, ttl_s: float = LOCK_TTL_S
+) -> Iterator[None]:
+    """One holder of `key` at a time across threads, processes and hosts, by the strategy
+    above; on PostgreSQL without Redis, `lock_row` takes the row lock that stands for it."""
     kind = strategy()
-    key = str(grant_pk)
     held: AbstractContextManager[None]
     if kind == "redis":
         held = _redis(key, wait_s, ttl_s)
     elif kind == "row":
-        held = _row(grant_pk, wait_s)
+        held = _row(lock_row, key, wait_s)
     else:
         held = _file(key, wait_s)
     with ExitStack() as stack:

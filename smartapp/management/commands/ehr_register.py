@@ -56,6 +56,18 @@ class Command(BaseCommand):
             help="the EHR profile (smart/profiles.py): this server's known quirks",
         )
         parser.add_argument("--disabled", action="store_true")
+        backend = parser.add_argument_group("SMART Backend Services (extraction)")
+        backend.add_argument(
+            "--backend-key", type=Path, help="PEM file: the backend client's key (RSA or P-384)"
+        )
+        backend.add_argument(
+            "--backend-client-id", help="the backend client's id (default: --client-id)"
+        )
+        backend.add_argument(
+            "--system-scopes",
+            default=None,
+            help="system/ scopes to ask for (default: read of every summary type)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         method = options["client_auth"] or (
@@ -66,6 +78,8 @@ class Command(BaseCommand):
             else "none"
         )
         pem = options["private_key"].read_text() if options["private_key"] else None
+        backend_pem = options["backend_key"].read_text() if options["backend_key"] else None
+        backend_id = (options["backend_client_id"] or options["client_id"]) if backend_pem else None
         scopes = {
             kind: options[f"scopes_{kind.value}"]
             for kind in LaunchKind
@@ -84,9 +98,13 @@ class Command(BaseCommand):
                 frame_origins=options["frame_origin"],
                 enabled=not options["disabled"],
                 profile=options["profile"],
+                backend_client_id=backend_id,
+                backend_key_pem=backend_pem,
+                system_scopes=options["system_scopes"],
             )
         except RegistrationError as exc:
             raise CommandError(str(exc)) from exc
+        backend = f", backend services as {connection.backend_client_id}" if backend_pem else ""
         self.stdout.write(
-            f"registered {connection.slug}: {connection.iss} ({connection.client_auth})"
+            f"registered {connection.slug}: {connection.iss} ({connection.client_auth}{backend})"
         )

@@ -1,0 +1,286 @@
+"""Extraction jobs: start, kick off, poll, finish, cancel (docs/extraction.md).
+
+Each step is a Celery task (`smartapp.extraction.tasks`) that takes the job's row lock,
+re-reads the state, and acts only if the state still calls for it, so a step delivered twice
+(a worker lost after doing it, the supervisor re-queueing it) does nothing the second time.
+The state table is `smartapp.extraction.states`; output files are `smartapp.extraction.files`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+
+from smart import bulk
+from smart.fhir_ids import is_fhir_id
+from smartapp.clock import clock
+from smartapp.extraction import backend_token, bulk_client, dispatch, search_files
+from smartapp.extraction.records import ExtractionFile, ExtractionJob
+from smartapp.extraction.states import TERMINAL, FileState, JobEvent, JobState, advance
+from smartapp.lock_objects import job_qs_for_update
+from smartapp.models import EhrConnection
+from smartapp.warehouse import load as warehouse
+
+log = logging.getLogger(__name__)
+
+KICKOFF_ATTEMPTS = 6
+STATUS_FAILURES = 6
+DEFAULT_POLL_S = 2.0
+TASK_KICK_OFF, TASK_POLL, TASK_FILE = "extraction.kick_off", "extraction.poll", "extraction.file"
+
+
+class JobRefused(ValueError):
+    """A job that cannot start (said to the operator; nothing is written)."""
+
+
+def _move(job: ExtractionJob, event: JobEvent) -> None:
+    job.state = advance(JobState(job.state), event)
+    if job.state in TERMINAL:
+        job.finished = clock().now()
+
+
+def _fail(job: ExtractionJob, code: str, detail: str) -> None:
+    _move(job, JobEvent.FAILED)
+    job.error_code, job.error_detail = code, detail[:300]
+    job.save()
+    warehouse.forget_seen(job.pk)
+    log.warning("extraction failed", extra={"job": str(job.pk), "code": code})
+
+
+def last_transaction_time(connection: EhrConnection, level: str, group_id: str) -> datetime | None:
+    """Where an incremental run starts: the last finished run's transactionTime."""
+    done = ExtractionJob.objects.filter(
+        connection=connection, state=JobState.DONE, level=level, group_id=group_id
+    ).exclude(transaction_time=None)
+    return done.order_by("-transaction_time").values_list("transaction_time", flat=True).first()
+
+
+def start(
+    connection: EhrConnection,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    level: bulk.ExportLevel = bulk.ExportLevel.SYSTEM,
+    group_id: str = "",
+    types: Sequence[str] = (),
+    requested_by: str = "",
+) -> ExtractionJob:
+    """Record a job and queue its kick-off. Incremental by default: from the last finished
+    run of the same level and group, or a full run when there is none."""
+    if not connection.enabled:
+        raise JobRefused(f"connection {connection.slug} is disabled")
+    if not connection.has_backend_services:
+        raise JobRefused(f"connection {connection.slug} has no backend services client")
+    if level is bulk.ExportLevel.GROUP and not is_fhir_id(group_id):
+        raise JobRefused("a Group-level export needs --group with a FHIR id")
+    unknown = sorted(set(types) - set(bulk.CANONICAL_TYPES))
+    if unknown:
+        raise JobRefused(f"types the canonical store does not keep: {', '.join(unknown)}")
+    if not full and since is None:
+        since = last_transaction_time(connection, level.value, group_id)
+    job = ExtractionJob.objects.create(
+        connection=connection,
+        level=level.value,
+        group_id=group_id,
+        full=since is None,
+        since=since,
+        types=list(types or bulk.CANONICAL_TYPES),
+        requested_by=requested_by[:100],
+        started=clock().now(),
+        next_check_at=clock().now(),
+    )
+    transaction.on_commit(lambda: dispatch.enqueue(TASK_KICK_OFF, str(job.pk)))
+    return job
+
+
+def _retry(job: ExtractionJob, task: str, wait_s: float) -> None:
+    job.next_check_at = clock().now() + timedelta(seconds=wait_s)
+    job.save()
+    transaction.on_commit(lambda: dispatch.enqueue(task, str(job.pk), countdown=wait_s))
+
+
+def _token(job: ExtractionJob, error: Exception | None = None) -> str:
+    if isinstance(error, bulk_client.Unauthorized):
+        backend_token.forget(job.connection)
+    token = backend_token.system_token(job.connection)
+    job.granted_scope = token.scope
+    return token.access_token
+
+
+def kick_off(job_id: str) -> None:
+    with transaction.atomic():
+        job = job_qs_for_update(job_id).first()
+        if job is None or job.state != JobState.QUEUED:
+            return
+        _kick_off(job)
+
+
+def _kick_off(job: ExtractionJob) -> None:
+    level = bulk.ExportLevel(job.level)
+    job.kickoff_url = bulk.kickoff_url(
+        job.connection.iss, level, group_id=job.group_id, types=job.types, since=job.since
+    )
+    job.kickoff_attempts += 1
+    try:
+        try:
+            status_url = bulk_client.kick_off(job.kickoff_url, job.connection.iss, _token(job))
+        except bulk_client.Unauthorized as error:
+            status_url = bulk_client.kick_off(
+                job.kickoff_url, job.connection.iss, _token(job, error)
+            )
+    except bulk_client.ExportUnsupported as error:
+        _search_instead(job, error)
+        return
+    except bulk_client.ExtractionError as error:
+        if error.transient and job.kickoff_attempts < KICKOFF_ATTEMPTS:
+            _retry(job, TASK_KICK_OFF, _backoff(error.retry_after_s, job.kickoff_attempts))
+            return
+        _fail(job, error.code, error.detail)
+        return
+    except Exception as error:  # discovery, the token endpoint: said on the job, not lost
+        _fail(job, getattr(error, "code", "kickoff_failed"), f"kick-off: {error}")
+        return
+    job.status_url = status_url
+    _move(job, JobEvent.KICKED_OFF)
+    _retry(job, TASK_POLL, DEFAULT_POLL_S)
+
+
+def _backoff(asked: float | None, attempt: int) -> float:
+    cap = float(settings.EXTRACT_POLL_CAP_S)
+    return min(asked if asked is not None else 2.0 ** min(attempt, 6), cap)
+
+
+def _search_instead(job: ExtractionJob, why: Exception) -> None:
+    """No `$export` here: per-type searches with `_lastUpdated` (system level only)."""
+    if job.level != bulk.ExportLevel.SYSTEM:
+        _fail(job, "export_unsupported", f"{why}; searches stand in for system level only")
+        return
+    job.method = "search"
+    job.transaction_time = clock().now()
+    files = search_files.plan(job)
+    _move(job, JobEvent.SEARCHING)
+    _add_files(job, files)
+
+
+def _add_files(job: ExtractionJob, files: Sequence[ExtractionFile]) -> None:
+    ExtractionFile.objects.bulk_create(files, ignore_conflicts=True)
+    job.files_total = len(files)
+    job.next_check_at = clock().now()
+    job.save()
+    ids = [str(pk) for pk in job.files.values_list("pk", flat=True)]
+    if not ids:
+        transaction.on_commit(lambda: files_changed(str(job.pk)))
+    for file_id in ids:
+        transaction.on_commit(partial(dispatch.enqueue, TASK_FILE, file_id))
+
+
+def poll(job_id: str) -> None:
+    with transaction.atomic():
+        job = job_qs_for_update(job_id).first()
+        if job is None or job.state not in (JobState.KICKED_OFF, JobState.POLLING):
+            return
+        _poll(job)
+
+
+def _poll(job: ExtractionJob) -> None:
+    try:
+        try:
+            answer = bulk_client.status(job.status_url, job.connection.iss, _token(job))
+        except bulk_client.Unauthorized as error:
+            answer = bulk_client.status(job.status_url, job.connection.iss, _token(job, error))
+    except bulk_client.ExtractionError as error:
+        answer = bulk.StatusAnswer(bulk.StatusKind.FAILED, detail=error.detail, transient=True)
+    job.polls += 1
+    if answer.kind is bulk.StatusKind.IN_PROGRESS:
+        job.progress = answer.progress
+        _move(job, JobEvent.POLLED)
+        _retry(job, TASK_POLL, _backoff(answer.retry_after_s, job.polls))
+    elif answer.kind is bulk.StatusKind.COMPLETE and answer.manifest is not None:
+        _manifest(job, answer.manifest)
+    elif answer.gone:
+        _fail(job, "export_expired", answer.detail or "the server no longer knows this export")
+    elif answer.transient and job.poll_failures + 1 < STATUS_FAILURES:
+        job.poll_failures += 1
+        _retry(job, TASK_POLL, _backoff(answer.retry_after_s, job.poll_failures))
+    else:
+        _fail(job, "export_failed", answer.detail or f"status answered {answer.status}")
+
+
+def _manifest(job: ExtractionJob, manifest: bulk.Manifest) -> None:
+    job.transaction_time = manifest.transaction_time
+    job.requires_token = manifest.requires_access_token
+    job.progress = "complete"
+    if manifest.error:
+        job.error_detail = f"the server listed {len(manifest.error)} error file(s)"
+    _move(job, JobEvent.MANIFEST)
+    files = [
+        ExtractionFile(
+            job=job, index=index, resource_type=item.type, url=item.url, expected=item.count
+        )
+        for index, item in enumerate(manifest.output)
+    ]
+    _add_files(job, files)
+
+
+def files_changed(job_id: str) -> None:
+    """After a file finished or failed: once every file has, finish the job."""
+    with transaction.atomic():
+        job = job_qs_for_update(job_id).first()
+        if job is None or job.state != JobState.DOWNLOADING:
+            return
+        states = set(job.files.values_list("state", flat=True))
+        if states & {FileState.PENDING, FileState.LOADING}:
+            return
+        failed = job.files.filter(state=FileState.FAILED).count()
+        if failed:
+            _fail(job, "files_failed", f"{failed} of {job.files_total} files could not be loaded")
+            _delete_at_server(job)
+            job.save()
+            return
+        _move(job, JobEvent.FILES_DONE)
+        _finish(job)
+
+
+def _finish(job: ExtractionJob) -> None:
+    """A full run of every patient: rows it did not see are marked deleted at the source.
+    A Group export covers its members only, so it never marks anything."""
+    if job.full and job.level != bulk.ExportLevel.GROUP:
+        counts = warehouse.reconcile(job.connection_id, job.pk, job.types, at=clock().now())
+        job.deleted_at_source = sum(counts.values())
+    else:
+        warehouse.forget_seen(job.pk)
+    _delete_at_server(job)
+    _move(job, JobEvent.FINISHED)
+    job.save()
+    log.info(
+        "extraction done",
+        extra={"job": str(job.pk), "resources": job.resources_loaded, "files": job.files_total},
+    )
+
+
+def _delete_at_server(job: ExtractionJob) -> None:
+    if job.status_url and not job.server_job_deleted:
+        try:
+            token: str | None = backend_token.system_token(job.connection).access_token
+        except Exception:  # best effort: the server expires jobs anyway
+            token = None
+        job.server_job_deleted = bulk_client.delete(job.status_url, job.connection.iss, token)
+
+
+def cancel(job_id: str) -> bool:
+    """Stop a job: its files stop at their next chunk, the server is asked to delete it."""
+    with transaction.atomic():
+        job = job_qs_for_update(job_id).first()
+        if job is None or job.state in TERMINAL:
+            return False
+        _move(job, JobEvent.CANCELLED)
+        _delete_at_server(job)
+        job.save()
+        job.files.exclude(state=FileState.DONE).update(state=FileState.FAILED, error="cancelled")
+    warehouse.forget_seen(job.pk)
+    return True
