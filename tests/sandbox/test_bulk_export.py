@@ -12,10 +12,20 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.bulk_jobs import EXPORT_DELETES, EXPORT_FILES, EXPORT_KICKOFFS, EXPORT_STATUS
+from sandbox import simulation
+from sandbox.bulk_jobs import (
+    EXPORT_DELETES,
+    EXPORT_FILES,
+    EXPORT_KICKOFFS,
+    EXPORT_STATUS,
+    OUTPUT_FORMATS,
+    export_supported,
+)
 from sandbox.fhir_search import patient_of
 from sandbox.fhir_store import get_store
 from sandbox.models import Token
+from sandbox.simulation import SimOptions
+from sandbox.site import SandboxSite
 from sandbox.synthetic.groups import COHORT_A_MEMBERS
 
 USER_SCOPES = "user/*.rs"
@@ -46,11 +56,11 @@ class Exporter:
     def auth(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token}"}
 
-    def kickoff(self, path: str = "$export", headers: dict[str, str] | None = None, **params: str):
+    def kickoff(self, path: str = "$export", headers: dict[str, str] | None = None, **params: Any):
         sent = {**ASYNC, **self.auth(), **(headers or {})}
         return self.http.get(f"{self.base}/{path}", params=params, headers=sent)
 
-    def started(self, path: str = "$export", **params: str) -> str:
+    def started(self, path: str = "$export", **params: Any) -> str:
         response = self.kickoff(path, **params)
         assert response.status_code == 202, response.text
         return response.headers["Content-Location"]
@@ -168,7 +178,7 @@ def test_lenient_handling_ignores_unknown_parameters(exporter) -> None:
     assert exporter.kickoff(headers=lenient, _elements="id").status_code == 202
 
 
-@pytest.mark.parametrize("output_format", ["application/fhir+ndjson", "application/ndjson", "ndjson"])
+@pytest.mark.parametrize("output_format", OUTPUT_FORMATS)
 def test_ndjson_output_formats_are_accepted(exporter, output_format) -> None:
     assert exporter.kickoff(_outputFormat=output_format).status_code == 202
 
@@ -222,7 +232,7 @@ def test_since_exports_only_later_changes_and_not_those_after_kickoff(exporter) 
 def test_group_level_exports_only_the_members(exporter) -> None:
     found = exporter.export("Group/cohort-a/$export")
     assert [p["id"] for p in found["Patient"]] == list(COHORT_A_MEMBERS)
-    assert "Practitioner" not in found and "Medication" not in found
+    assert not {"Practitioner", "Medication"} & set(found)
     for resources in found.values():
         assert {patient_of(r) for r in resources} <= set(COHORT_A_MEMBERS)
     assert exporter.kickoff("Group/no-such-group/$export").status_code == 404
@@ -276,3 +286,140 @@ def test_a_job_of_another_site_is_not_found(sandbox, exporter) -> None:
     other = sim(sandbox, export_polls=0)
     elsewhere = other.base.removesuffix("/fhir") + f"/bulk/status/{job}"
     assert other.poll(elsewhere).status_code == 404
+
+
+# --- simulation options -------------------------------------------------------------------
+
+
+def test_unsupported_export_is_404(sandbox) -> None:
+    response = sim(sandbox, export="unsupported").kickoff()
+    assert response.status_code == 404
+    assert response.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_kickoff_429_then_accepted(sandbox) -> None:
+    exporter = sim(sandbox, export_kickoff_429=2)
+    for _ in range(2):
+        throttled = exporter.kickoff(_type="Patient")
+        assert throttled.status_code == 429
+        assert throttled.headers["Retry-After"] == "1"
+        assert throttled.json()["resourceType"] == "OperationOutcome"
+    assert exporter.kickoff(_type="Patient").status_code == 202
+
+
+def test_status_5xx_is_transient(sandbox) -> None:
+    exporter = sim(sandbox, export_status_5xx=2, export_polls=0)
+    url = exporter.started(_type="Patient")
+    assert [exporter.poll(url).status_code for _ in range(3)] == [500, 500, 200]
+
+
+def test_expired_jobs_are_404(sandbox) -> None:
+    exporter = sim(sandbox, export_expired=True)
+    answer = exporter.poll(exporter.started(_type="Patient"))
+    assert answer.status_code == 404
+    assert "expired" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_polls_and_retry_after(sandbox) -> None:
+    exporter = sim(sandbox, export_polls=3, export_retry_after=5)
+    url = exporter.started(_type="Patient")
+    answers = [exporter.poll(url) for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 200]
+    assert [a.headers["Retry-After"] for a in answers[:3]] == ["5", "5", "5"]
+    assert [a.headers["X-Progress"] for a in answers[:3]] == [
+        "25% complete",
+        "50% complete",
+        "75% complete",
+    ]
+    immediate = sim(sandbox, export_polls=0)
+    assert immediate.poll(immediate.started(_type="Patient")).status_code == 200
+
+
+def test_file_lines_splits_each_type(sandbox) -> None:
+    exporter = sim(sandbox, export_file_lines=10)
+    output = exporter.manifest(exporter.started(_type="Patient"))["output"]
+    patients = len(get_store().patient_ids())
+    assert [item["count"] for item in output][:-1] == [10] * (len(output) - 1)
+    assert sum(item["count"] for item in output) == patients
+    assert len({item["url"] for item in output}) == len(output) == -(-patients // 10)
+    ids = [p["id"] for item in output for p in exporter.lines(item["url"])]
+    assert ids == sorted(ids)
+
+
+def test_file_cut_drops_the_first_download(sandbox) -> None:
+    exporter = sim(sandbox, export_file_cut=1, export_polls=0)
+    url = exporter.manifest(exporter.started(_type="Patient"))["output"][0]["url"]
+    started = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError):
+        exporter.http.get(url, headers=exporter.auth())
+    assert time.monotonic() - started < 5  # dropped, not left hanging
+    assert exporter.lines(url)
+
+
+def test_malformed_line_in_each_types_first_file(sandbox) -> None:
+    exporter = sim(sandbox, export_malformed_line=True, export_file_lines=5, export_polls=0)
+    output = exporter.manifest(exporter.started(_type="Patient,Condition"))["output"]
+    seen: set[str] = set()
+    for item in output:
+        body = exporter.http.get(item["url"], headers=exporter.auth()).text.splitlines()
+        assert len(body) == item["count"]
+        broken = [n for n, line in enumerate(body, 1) if not _parses(line)]
+        assert broken == ([2] if item["type"] not in seen else [])
+        seen.add(item["type"])
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def test_drip_slows_each_chunk(sandbox) -> None:
+    exporter = sim(sandbox, export_drip_ms=300, export_polls=0)
+    output = exporter.manifest(exporter.started(_type="Observation"))["output"]
+    assert len(exporter.http.get(output[0]["url"], headers=exporter.auth()).content) > 64 * 1024
+    started = time.monotonic()
+    exporter.lines(output[0]["url"])
+    assert time.monotonic() - started >= 0.3
+
+
+def test_file_origin_moves_the_file_urls(sandbox) -> None:
+    exporter = sim(sandbox, export_file_origin="https://files.example:8443", export_polls=0)
+    url = exporter.manifest(exporter.started(_type="Patient"))["output"][0]["url"]
+    assert url.startswith("https://files.example:8443/sim/")
+    assert exporter.lines(url.replace("https://files.example:8443", sandbox.url))
+
+
+def test_files_without_a_token(sandbox) -> None:
+    exporter = sim(sandbox, export_requires_token=False, export_polls=0)
+    status_url = exporter.started(_type="Patient")
+    manifest = exporter.manifest(status_url)
+    assert manifest["requiresAccessToken"] is False
+    assert sandbox.http.get(manifest["output"][0]["url"]).status_code == 200
+    job = status_url.rsplit("/", 1)[1]
+    assert sandbox.stats()[EXPORT_FILES] == {f"{job} 1 noauth": 1}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"export": "maybe"},
+        {"export_polls": 21},
+        {"export_retry_after": -1},
+        {"export_file_lines": 0},
+        {"export_drip_ms": 5001},
+        {"export_expired": "yes"},
+        {"export_file_origin": "ftp://files.example"},
+        {"export_file_origin": "https://files.example/path"},
+    ],
+)
+def test_bad_export_options_are_refused(options) -> None:
+    with pytest.raises(simulation.SimulationError):
+        simulation.parse_options(options)
+
+
+def test_export_supported() -> None:
+    assert export_supported(SandboxSite("http://x", None, SimOptions()))
+    assert not export_supported(SandboxSite("http://x", "b", SimOptions(export="unsupported")))
