@@ -30,7 +30,9 @@ The modules, one per purpose:
   `document_texts` (their words), `document_files` (PDF, PNG, RTF bytes; Attachments) and
   `document_shapes` (the `xss` and `us-core` ones);
 - `groups`: the Groups a Bulk Data group-level `$export` names (`all-patients`, `cohort-a`),
-  synthesized by the store from the Patients it holds rather than generated here.
+  synthesized by the store from the Patients it holds rather than generated here;
+- `population`: a large deterministic benchmark population (`pop-<n>` patients), not part of
+  `generate()`: the store adds it when `sandbox_seed --patients N` or SANDBOX_POPULATION asks.
 
 This package's own names (`generate`, and the constants tests and callers read) are its API.
 """
