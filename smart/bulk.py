@@ -43,6 +43,9 @@ CANONICAL_TYPES = (
     "DiagnosticReport",
     "DocumentReference",
 )
+# Not in the Patient compartment: Patient- and Group-level exports do not return them, and
+# servers may refuse them in `_type` there (export.html, "Query Parameters").
+OUTSIDE_COMPARTMENT = frozenset({"Medication"})
 PROGRESS_LIMIT = 100  # characters of X-Progress kept (the IG: "a brief indication")
 
 
@@ -54,6 +57,13 @@ class ExportLevel(StrEnum):
 
 class ManifestInvalid(ValueError):
     """A completion answer that is not a usable manifest."""
+
+
+def default_types(level: ExportLevel) -> tuple[str, ...]:
+    """What a job asks for when the operator names no types."""
+    if level is ExportLevel.SYSTEM:
+        return CANONICAL_TYPES
+    return tuple(rtype for rtype in CANONICAL_TYPES if rtype not in OUTSIDE_COMPARTMENT)
 
 
 def kickoff_url(

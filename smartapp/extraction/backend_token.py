@@ -58,8 +58,9 @@ class SystemToken:
 
 
 def default_scopes() -> str:
-    """Read (and search) of every type the canonical store keeps, at system level."""
-    return " ".join(f"system/{rtype}.rs" for rtype in bulk.CANONICAL_TYPES)
+    """Read (and search) of every type the canonical store keeps, at system level, and of
+    Group (a Group-level export reads its members to check what it is sent)."""
+    return " ".join(f"system/{rtype}.rs" for rtype in (*bulk.CANONICAL_TYPES, "Group"))
 
 
 def requested_scope(connection: EhrConnection, *, supports_v2: bool) -> str:

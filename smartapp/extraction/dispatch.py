@@ -66,8 +66,8 @@ def drain(
     A wait longer than `max_wait_s` is cut short (a server asking for a long Retry-After in
     the demo). Returns the number of steps run."""
     from config.celery import app
-    from smartapp.extraction import tasks  # noqa: F401 - registers the tasks by name
 
+    app.loader.import_default_modules()  # the task modules, so the names resolve
     queue, ran = _queue() or [], 0
     while queue and not until():
         due, _, name, args = heapq.heappop(queue)

@@ -89,7 +89,7 @@ def start(
         group_id=group_id,
         full=since is None,
         since=since,
-        types=list(types or bulk.CANONICAL_TYPES),
+        types=list(types or bulk.default_types(level)),
         requested_by=requested_by[:100],
         started=clock().now(),
         next_check_at=clock().now(),
