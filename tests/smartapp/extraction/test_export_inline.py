@@ -76,17 +76,22 @@ def test_a_full_export_loads_every_resource_with_its_provenance(
     assert job.server_job_deleted
     assert set(job.files.values_list("state", flat=True)) == {"done"}
     row = warehouse.Observation.objects.filter(connection_id=connection.pk).first()
-    assert row is not None and row.job_id == job.pk
-    assert row.source_url.startswith(sandbox.url) and "/bulk/files/" in row.source_url
-    assert "system/" in row.granted_scope and row.granted_scope == job.granted_scope
+    assert row is not None
+    assert row.job_id == job.pk
+    assert row.source_url.startswith(sandbox.url)
+    assert "/bulk/files/" in row.source_url
+    assert "system/" in row.granted_scope
+    assert row.granted_scope == job.granted_scope
     # Every file went with the token (requiresAccessToken) and nothing else saw it.
     downloads = sandbox.stats().get(bulk_jobs.EXPORT_FILES, {})
-    assert downloads and all(key.endswith(" auth") for key in downloads)
+    assert downloads
+    assert all(key.endswith(" auth") for key in downloads)
     tokens = list(Token.objects.values_list("access_token", flat=True))
     stored = repr(list(ExtractionJob.objects.values())) + repr(
         list(ExtractionFile.objects.values())
     )
-    assert tokens and not any(token in stored for token in tokens)
+    assert tokens
+    assert not any(token in stored for token in tokens)
 
 
 def test_a_second_full_run_changes_nothing(backend_connection: Any) -> None:
@@ -118,7 +123,8 @@ def test_an_incremental_run_picks_up_only_what_changed(
 
     second = run(connection)
     assert second.state == "done", (second.error_code, second.error_detail)
-    assert not second.full and second.since == first.transaction_time
+    assert not second.full
+    assert second.since == first.transaction_time
     assert second.resources_loaded == 2
     row = warehouse.Observation.objects.get(resource_id=observation["id"])
     assert (row.status, row.version_id, row.job_id) == ("amended", "2", second.pk)
@@ -150,10 +156,12 @@ def test_a_group_export_loads_its_members_only(backend_connection: Any) -> None:
     job = run(backend_connection(), level=bulk.ExportLevel.GROUP, group_id="cohort-a")
     assert job.state == "done", (job.error_code, job.error_detail)
     patients = set(warehouse.Patient.objects.values_list("resource_id", flat=True))
-    assert patients and len(patients) < sandbox_counts()["Patient"]
+    assert patients
+    assert len(patients) < sandbox_counts()["Patient"]
     others = warehouse.Observation.objects.exclude(patient_id__in=patients)
     assert not others.exists()
-    assert job.deleted_at_source == 0 and job.resources_refused == 0
+    assert job.deleted_at_source == 0
+    assert job.resources_refused == 0
 
 
 def test_a_throttled_kick_off_is_sent_again_after_retry_after(backend_connection: Any) -> None:
@@ -165,7 +173,8 @@ def test_a_throttled_kick_off_is_sent_again_after_retry_after(backend_connection
 def test_status_errors_are_retried(backend_connection: Any) -> None:
     job = run(backend_connection(export_status_5xx=2, export_polls=2), full=True)
     assert job.state == "done"
-    assert job.poll_failures == 2 and job.polls >= 5
+    assert job.poll_failures == 2
+    assert job.polls >= 5
 
 
 def test_an_expired_job_fails_with_its_reason(backend_connection: Any) -> None:
@@ -188,7 +197,8 @@ def test_malformed_lines_are_recorded_with_file_and_line_and_skipped(
     job = run(backend_connection(export_malformed_line=True), full=True)
     assert job.state == "done"
     problems = list(ExtractionProblem.objects.filter(job=job).select_related("file"))
-    assert problems and {(p.kind, p.line) for p in problems} == {("malformed", 2)}
+    assert problems
+    assert {(p.kind, p.line) for p in problems} == {("malformed", 2)}
     assert job.lines_malformed == len(problems)
     assert job.resources_loaded == sum(sandbox_counts().values()) - len(problems)
 
@@ -197,7 +207,8 @@ def test_files_on_another_origin_never_get_the_token(backend_connection: Any) ->
     job = run(backend_connection(export_file_origin="http://127.0.0.2:9"), full=True)
     assert (job.state, job.error_code) == ("failed", "files_failed")
     errors = set(job.files.values_list("error", flat=True))
-    assert errors and all(error.startswith("foreign_url") for error in errors)
+    assert errors
+    assert all(error.startswith("foreign_url") for error in errors)
     assert not warehouse.Patient.objects.exists()
 
 
@@ -205,9 +216,11 @@ def test_files_that_need_no_token_are_fetched_without_one(
     backend_connection: Any, sandbox: Any
 ) -> None:
     job = run(backend_connection(export_requires_token=False), full=True)
-    assert job.state == "done" and not job.requires_token
+    assert job.state == "done"
+    assert not job.requires_token
     downloads = sandbox.stats()[bulk_jobs.EXPORT_FILES]
-    assert downloads and all(key.endswith(" noauth") for key in downloads)
+    assert downloads
+    assert all(key.endswith(" noauth") for key in downloads)
 
 
 def test_a_server_without_export_is_read_with_searches(
@@ -238,6 +251,7 @@ def test_a_cancelled_job_stops_and_is_deleted_at_the_server(
         assert jobs.cancel(str(job.pk))
         dispatch.drain(max_wait_s=0.05)
     job.refresh_from_db()
-    assert job.state == "cancelled" and job.server_job_deleted
+    assert job.state == "cancelled"
+    assert job.server_job_deleted
     assert sandbox.stats()[bulk_jobs.EXPORT_DELETES]
     assert not jobs.cancel(str(job.pk))  # a finished job stays as it ended
