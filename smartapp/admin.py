@@ -108,3 +108,4 @@ class LaunchAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 from smartapp.audit.admin import AccessRecordAdmin  # noqa: E402,F401  (the PHI access trail)
+from smartapp.extraction.admin import ExtractionJobAdmin  # noqa: E402,F401  (extraction jobs)
