@@ -6,10 +6,11 @@ SANDBOX_BUNDLE_DIR so every sandbox process sees them). What a search means (par
 matching, sorting) is `sandbox.fhir_search`; HTTP, paging links and access control live in
 `sandbox.fhir_api`.
 
-Every stored resource carries `meta.versionId` and `meta.lastUpdated` (FHIR R4 resource.html
-"Meta"): `put` fills missing ones with version "1" at a fixed instant (deterministic), and
-`update` stores a changed copy as the next version, last updated now, which is how tests make
-the changes an incremental export (`_since`, `_lastUpdated`) must find. Groups are not stored:
+Every stored resource but Binary carries `meta.versionId` and `meta.lastUpdated` (FHIR R4
+resource.html "Meta"): `put` fills missing ones with version "1" at a fixed instant
+(deterministic), and `update` stores a changed copy as the next version, last updated now,
+which is how tests make the changes an incremental export (`_since`, `_lastUpdated`) must
+find. Groups are not stored:
 `sandbox.synthetic.groups` synthesizes them on read from the Patients the store holds.
 """
 
@@ -50,6 +51,15 @@ def now_instant() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _with_meta(resource: Resource) -> Resource:
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    if resource["resourceType"] == "Binary" or ("versionId" in meta and "lastUpdated" in meta):
+        return resource
+    filled = {"versionId": "1", "lastUpdated": FIXED_LAST_UPDATED, **meta}
+    return {**resource, "meta": filled}
+
+
 class FhirStore:
     """Resources by type and id, with a per-patient index for compartment searches."""
 
@@ -62,15 +72,13 @@ class FhirStore:
 
     def put(self, resource: Resource) -> None:
         """Store (or replace) a resource; a missing `meta.versionId` becomes "1" and a missing
-        `meta.lastUpdated` the fixed instant FIXED_LAST_UPDATED (filled in place)."""
+        `meta.lastUpdated` the fixed instant FIXED_LAST_UPDATED, on a copy (the caller's
+        dict is left as it was). Binary keeps exactly its own fields: its FHIR JSON form is
+        what the client asked to be sent (`sandbox.fhir_binary`), and it is never searched."""
         rtype, rid = resource.get("resourceType"), resource.get("id")
         if rtype not in self._by_type or not isinstance(rid, str):
             raise ValueError(f"cannot store {rtype}/{rid}")
-        meta = resource.get("meta")
-        if not isinstance(meta, dict):
-            meta = resource["meta"] = {}
-        meta.setdefault("versionId", "1")
-        meta.setdefault("lastUpdated", FIXED_LAST_UPDATED)
+        resource = _with_meta(resource)
         with self._lock:
             self._by_type[rtype][rid] = resource
             patient = patient_of(resource)
