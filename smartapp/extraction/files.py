@@ -37,7 +37,14 @@ from smartapp.warehouse import canonical
 from smartapp.warehouse import load as warehouse
 
 log = logging.getLogger(__name__)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker() -> str:
+    """Host and process (not cached: a prefork worker's children import before forking)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+REQUEUE_LEASES = 5
 
 
 class LeaseLost(Exception):
@@ -63,7 +70,7 @@ def _claim(file_id: str) -> ExtractionFile | None:
         state=FileState.LOADING,
         attempts=F("attempts") + 1,
         lease_until=now + timedelta(seconds=settings.EXTRACT_FILE_LEASE_S),
-        worker=WORKER,
+        worker=_worker(),
         lines_read=0,
         bytes_read=0,
         started=now,
@@ -235,7 +242,9 @@ def _retry_or_fail(file: ExtractionFile, error: bulk_client.ExtractionError) -> 
     if error.transient and file.attempts < settings.EXTRACT_FILE_ATTEMPTS:
         back = ExtractionFile.objects.filter(
             pk=file.pk, attempts=file.attempts, state=FileState.LOADING
-        ).update(state=FileState.PENDING, lease_until=None, error=error.detail)
+        ).update(
+            state=FileState.PENDING, lease_until=None, error=error.detail, queued_at=clock().now()
+        )
         if back:
             wait = min(error.retry_after_s or 2.0**file.attempts, settings.EXTRACT_POLL_CAP_S)
             dispatch.enqueue(jobs.TASK_FILE, str(file.pk), countdown=wait)
@@ -245,13 +254,19 @@ def _retry_or_fail(file: ExtractionFile, error: bulk_client.ExtractionError) -> 
 
 
 def supervise() -> dict[str, int]:
-    """Give back what stalled: files whose worker stopped renewing its lease, and job steps
-    whose task never ran (a broker restart). Idempotent; beat runs it every minute."""
+    """Give back what stalled, and re-queue it: files whose worker stopped renewing its lease
+    (it died), files queued long ago and never taken (their message went with a dead worker
+    that had reserved it), and job steps whose task never ran. Each file is re-queued at most
+    once per REQUEUE_LEASES leases; a duplicate message finds the file taken or done and does
+    nothing. Idempotent; beat runs it every minute."""
     now = clock().now()
-    stale = ExtractionFile.objects.filter(
-        state=FileState.LOADING, lease_until__lt=now, job__state=JobState.DOWNLOADING
-    )
+    lease = timedelta(seconds=settings.EXTRACT_FILE_LEASE_S)
+    live = Q(job__state=JobState.DOWNLOADING)
+    dead = Q(state=FileState.LOADING, lease_until__lt=now)
+    forgotten = Q(state=FileState.PENDING, queued_at__lt=now - REQUEUE_LEASES * lease)
+    stale = ExtractionFile.objects.filter(live & (dead | forgotten))
     files = [str(pk) for pk in stale.values_list("pk", flat=True)]
+    ExtractionFile.objects.filter(pk__in=files).update(queued_at=now)
     for file_id in files:
         dispatch.enqueue(jobs.TASK_FILE, file_id)
     overdue = now - timedelta(seconds=max(60.0, 2 * float(settings.EXTRACT_POLL_CAP_S)))

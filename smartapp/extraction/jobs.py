@@ -168,6 +168,8 @@ def _search_instead(job: ExtractionJob, why: Exception) -> None:
 
 
 def _add_files(job: ExtractionJob, files: Sequence[ExtractionFile]) -> None:
+    for file in files:
+        file.queued_at = clock().now()
     ExtractionFile.objects.bulk_create(files, ignore_conflicts=True)
     job.files_total = len(files)
     job.next_check_at = clock().now()

@@ -81,6 +81,7 @@ class ExtractionFile(models.Model):
         max_length=10, choices=[(s.value, s.value) for s in FileState], default=FileState.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)  # last sent to the queue
     lease_until = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     lines_read = models.PositiveBigIntegerField(default=0)  # progress of the current attempt
