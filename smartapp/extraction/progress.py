@@ -73,9 +73,12 @@ class Progress:
 
     def summary(self, deleted_at_source: int) -> str:
         """The closing line of a finished job."""
+        took = f"{self.elapsed_s:.1f} s"
+        if self.elapsed_s >= 60:
+            took += f" = {duration(self.elapsed_s)}"
         return (
-            f"{self.resources:,} resources from {self.files_total} files in "
-            f"{duration(self.elapsed_s)} ({self.elapsed_s:.1f} s, {self.rate:,.1f}/s); "
+            f"{self.resources:,} resources from {self.files_total} files in {took} "
+            f"({self.rate:,.1f}/s); "
             f"malformed {self.malformed}, refused {self.refused}, "
             f"deleted at source {deleted_at_source}"
         )
