@@ -18,25 +18,9 @@ from smart import bulk
 from smartapp.extraction import dispatch, jobs
 from smartapp.extraction.records import ExtractionFile, ExtractionJob, ExtractionProblem
 from smartapp.warehouse import models as warehouse
-from tests.fixtures.extraction import run, sandbox_counts
+from tests.fixtures.extraction import present_counts, run, sandbox_counts, warehouse_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _rows() -> dict[tuple[str, str], dict[str, Any]]:
-    """Every canonical row, every column, by (type, id)."""
-    return {
-        (name, row["resource_id"]): row
-        for name, model in warehouse.MODELS.items()
-        for row in model.objects.values()
-    }
-
-
-def _present() -> dict[str, int]:
-    return {
-        name: model.objects.filter(deleted_at_source=None).count()
-        for name, model in warehouse.MODELS.items()
-    }
 
 
 @pytest.fixture
@@ -71,7 +55,7 @@ def test_a_full_export_loads_every_resource_with_its_provenance(
     job = run(connection, full=True)
     assert job.state == "done", (job.error_code, job.error_detail)
     assert (job.method, job.full, job.level) == ("bulk", True, "system")
-    assert _present() == sandbox_counts()
+    assert present_counts() == sandbox_counts()
     assert job.resources_loaded == sum(sandbox_counts().values())
     assert job.server_job_deleted
     assert set(job.files.values_list("state", flat=True)) == {"done"}
@@ -97,11 +81,11 @@ def test_a_full_export_loads_every_resource_with_its_provenance(
 def test_a_second_full_run_changes_nothing(backend_connection: Any) -> None:
     connection = backend_connection()
     assert run(connection, full=True).state == "done"
-    before = _rows()
+    before = warehouse_rows()
     again = run(connection, full=True)
     assert again.state == "done"
     assert again.deleted_at_source == 0
-    assert _rows() == before  # not a column, not the provenance, not updated_at
+    assert warehouse_rows() == before  # not a column, not the provenance, not updated_at
 
 
 def test_an_incremental_run_picks_up_only_what_changed(
@@ -188,7 +172,7 @@ def test_a_file_cut_mid_stream_is_read_again_and_counted_once(backend_connection
     assert job.state == "done", (job.error_code, job.error_detail)
     assert set(job.files.values_list("attempts", flat=True)) == {2}
     assert job.resources_loaded == sum(sandbox_counts().values())
-    assert _present() == sandbox_counts()
+    assert present_counts() == sandbox_counts()
 
 
 def test_malformed_lines_are_recorded_with_file_and_line_and_skipped(
@@ -229,7 +213,7 @@ def test_a_server_without_export_is_read_with_searches(
     connection = backend_connection(export="unsupported")
     job = run(connection, full=True)
     assert (job.state, job.method) == ("done", "search"), (job.error_code, job.error_detail)
-    assert _present() == sandbox_counts()
+    assert present_counts() == sandbox_counts()
     _change(store_changes, "Encounter", _an("Encounter")["id"], status="cancelled")
     second = run(connection)
     assert (second.state, second.method, second.resources_loaded) == ("done", "search", 1)

@@ -12,24 +12,16 @@ from sandbox.fhir_store import get_store
 from smartapp.extraction import files, jobs
 from smartapp.extraction.records import ExtractionFile
 from smartapp.warehouse import models as warehouse
-from tests.fixtures.extraction import Workers, finished, sandbox_counts, wait_for
+from tests.fixtures.extraction import (
+    Workers,
+    finished,
+    present_counts,
+    sandbox_counts,
+    wait_for,
+    warehouse_rows,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def _present() -> dict[str, int]:
-    return {
-        name: model.objects.filter(deleted_at_source=None).count()
-        for name, model in warehouse.MODELS.items()
-    }
-
-
-def _rows() -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (name, row["resource_id"]): row
-        for name, model in warehouse.MODELS.items()
-        for row in model.objects.values()
-    }
 
 
 def test_two_workers_run_a_full_export_then_a_rerun_then_an_incremental_one(
@@ -40,15 +32,15 @@ def test_two_workers_run_a_full_export_then_a_rerun_then_an_incremental_one(
     connection = backend_connection(export_file_lines=200)
     job = finished(jobs.start(connection, full=True))
     assert job.state == "done", (job.error_code, job.error_detail)
-    assert _present() == sandbox_counts()
+    assert present_counts() == sandbox_counts()
     assert job.resources_loaded == sum(sandbox_counts().values())
     taken_by = set(job.files.values_list("worker", flat=True))
     assert len(taken_by) == 2, "both workers took files"
 
-    before = _rows()
+    before = warehouse_rows()
     again = finished(jobs.start(connection, full=True))
     assert again.state == "done"
-    assert _rows() == before
+    assert warehouse_rows() == before
 
     store = get_store()
     patient = store.search("Patient", [])[0]
