@@ -16,7 +16,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from sandbox import stats
+from sandbox import bulk_jobs, stats
 from sandbox.fhir_api import fhir_response, outcome
 from sandbox.fhir_search import READ_ONLY_TYPES, RESOURCE_TYPES
 from sandbox.site import SandboxSite
@@ -151,10 +151,17 @@ def capability_statement(request: HttpRequest, site: SandboxSite) -> HttpRespons
                         ],
                     },
                     "resource": _resources(),
+                    **({"operation": _EXPORT} if bulk_jobs.export_supported(site) else {}),
                 }
             ],
         }
     )
+
+
+# Bulk Data `$export` at system level (the Patient- and Group-level ones are on those types).
+_EXPORT = [
+    {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
+]
 
 
 def _resources() -> list[dict[str, Any]]:

@@ -423,3 +423,12 @@ def test_bad_export_options_are_refused(options) -> None:
 def test_export_supported() -> None:
     assert export_supported(SandboxSite("http://x", None, SimOptions()))
     assert not export_supported(SandboxSite("http://x", "b", SimOptions(export="unsupported")))
+
+
+@pytest.mark.parametrize(("options", "listed"), [({}, True), ({"export": "unsupported"}, False)])
+def test_the_capability_statement_lists_export_only_where_it_is_offered(
+    sandbox: Any, options: dict[str, Any], listed: bool
+) -> None:
+    body = sandbox.http.get(f"{sandbox.base(**options)}/metadata").json()
+    operations = body["rest"][0].get("operation", [])
+    assert ("export" in {operation["name"] for operation in operations}) is listed
