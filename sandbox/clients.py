@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
+from joserfc import jwk
 
 from sandbox.models import BACKEND_GRANT_TYPES, Client, default_grant_types, hash_secret
 from sandbox.simulation import encode
 
 DEMO_CLIENT_ID = "smartapp-demo"
+DEMO_BACKEND_CLIENT_ID = "smartapp-demo-backend"
 DEMO_ORIGIN = "http://127.0.0.1:9000"
 
 
@@ -92,9 +94,12 @@ def register_backend_client(
 def register_demo_app(origin: str = DEMO_ORIGIN) -> Client:
     """The app this repository builds, as `make demo` runs it, registered on both sides.
 
-    With the sandbox: a confidential client (client_secret_basic) with a fresh secret. With
-    the app (same database in the demo): two connections to the sandbox at `origin`, a SMART 2
-    one and a SMART 1.0-era one (`smart: v1`), both allowed to frame the app.
+    With the sandbox: a confidential client (client_secret_basic) with a fresh secret, and a
+    Backend Services client (`smartapp-demo-backend`, a fresh RS384 key, its public half
+    registered inline) for extraction. With the app (same database in the demo): two
+    connections to the sandbox at `origin`, a SMART 2 one and a SMART 1.0-era one
+    (`smart: v1`), both allowed to frame the app and to extract
+    (`manage.py extract --connection sandbox`).
     """
     from smartapp.registry import register_connection
 
@@ -106,6 +111,11 @@ def register_demo_app(origin: str = DEMO_ORIGIN) -> Client:
         redirect_uris=[f"{base}/smart/callback"],
         launch_uri=f"{base}/smart/launch",
         secret=secret,
+    )
+    backend = jwk.RSAKey.generate_key(2048, private=True)
+    public = {**backend.as_dict(private=False), "alg": "RS384", "use": "sig"}
+    register_backend_client(
+        client_id=DEMO_BACKEND_CLIENT_ID, jwks={"keys": [public]}, name="Extraction (demo)"
     )
     for slug, name, iss in (
         ("sandbox", "Sandbox EHR", f"{origin}/fhir"),
@@ -119,5 +129,7 @@ def register_demo_app(origin: str = DEMO_ORIGIN) -> Client:
             client_auth="client_secret_basic",
             client_secret=secret,
             frame_origins=[origin],
+            backend_client_id=DEMO_BACKEND_CLIENT_ID,
+            backend_key_pem=backend.as_pem(private=True).decode(),
         )
     return client

@@ -67,6 +67,17 @@ def test_sandbox_seed_registers_the_demo_app(capsys) -> None:
     client = Client.objects.get(client_id=DEMO_CLIENT_ID)
     assert client.launch_uri.endswith("/smart/launch")
     assert "Patient" in capsys.readouterr().out
+    # Extraction is set up on both sides: the backend client knows the connection's key.
+    from sandbox.clients import DEMO_BACKEND_CLIENT_ID
+    from smartapp.models import EhrConnection
+
+    backend = Client.objects.get(client_id=DEMO_BACKEND_CLIENT_ID)
+    assert backend.grant_types == ["client_credentials"]
+    for connection in EhrConnection.objects.filter(slug__in=("sandbox", "sandbox-v1")):
+        assert connection.has_backend_services
+        public = connection.backend_public_jwk()
+        assert public is not None
+        assert public["n"] == backend.jwks["keys"][0]["n"]
 
 
 def test_sandbox_load(tmp_path: Path) -> None:
