@@ -88,9 +88,11 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/extraction.py
 
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/extraction.py --smoke
 
 lock:
 	$(PYTHON) -m venv .venv-lock

@@ -32,3 +32,6 @@ if os.environ.get("BENCH_BARE") == "1":
     INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
     METRICS_MIDDLEWARE = "smartapp.observability.middleware.RequestMetricsMiddleware"
     MIDDLEWARE = [m for m in MIDDLEWARE if m != METRICS_MIDDLEWARE]  # noqa: F405
+
+# Extraction (bench/extraction.py): the sandbox serves this many generated patients.
+SANDBOX_POPULATION = int(os.environ.get("BENCH_POPULATION", "0")) or None

@@ -106,17 +106,17 @@ def retry_after_s(value: str | None, *, now: datetime, default: float, cap: floa
         return min(default, cap)
     text = value.strip()
     seconds: float
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         seconds = float(text)
     else:
         try:
             when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return min(default, cap)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - now).total_seconds()
-    if not math.isfinite(seconds):
+    if math.isnan(seconds):
         return min(default, cap)
     return max(0.0, min(seconds, cap))
 
@@ -174,8 +174,12 @@ def _files(value: Any, name: str) -> tuple[OutputFile, ...]:
 
 
 def _absolute_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
 
 
 def parse_instant(value: Any) -> datetime | None:
@@ -247,11 +251,15 @@ def outcome_text(body: bytes, limit: int = 200) -> str:
         return ""
     if not isinstance(data, Mapping) or data.get("resourceType") != "OperationOutcome":
         return ""
+    issues = data.get("issue")
     words = []
-    for issue in data.get("issue") or []:
+    for issue in issues if isinstance(issues, list) else []:
         if not isinstance(issue, Mapping):
             continue
-        text = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
+        details = issue.get("details")
+        text = issue.get("diagnostics") or (
+            details.get("text") if isinstance(details, Mapping) else None
+        )
         if isinstance(text, str):
             words.append(" ".join(text.split()))
     return "; ".join(words)[:limit]

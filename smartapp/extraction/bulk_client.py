@@ -4,12 +4,16 @@ The protocol's rules are `smart.bulk`; this module sends the requests over the s
 client (`smartapp.outbound`: timeouts, URL policies, pooled connections) and turns answers
 into `smart.bulk` values or `ExtractionError`s.
 
-Where the token goes: the status URL and every file URL must be on the FHIR base's own
-origin (`smart.url_policy.is_same_origin_url`) before a token is sent there; a file the
-manifest says needs no token (`requiresAccessToken: false`) is fetched with no
-Authorization header at all. A file on another origin that needs the token is refused and
-never requested. Files are read as a stream of lines, each capped at `max_line_bytes`, so a
-file of any size takes the same memory.
+Where requests go: the status URL and every file URL must be on the FHIR base's own
+origin (`smart.url_policy.is_same_origin_url`), or they are refused and never requested. A
+token goes with a file only when the manifest says `requiresAccessToken: true`; otherwise
+no Authorization header at all. Files the manifest says need no token are held to the same
+origin rule: the IG allows them elsewhere (signed storage URLs), but a manifest is the EHR's
+word, and following it anywhere would let a compromised or confused EHR point the workers at
+internal addresses (server-side request forgery) whose answers end up in the store.
+
+Files are read as a stream of lines, each capped at `max_line_bytes`, so a file of any size
+takes the same memory.
 """
 
 from __future__ import annotations
@@ -164,8 +168,7 @@ def lines(
     `too_long` (its number kept, so the loader records it as malformed). Raises EhrTransient
     if the body ends short of its Content-Length or the connection breaks: the caller retries
     the whole file (loading is idempotent)."""
-    if token is not None:
-        _own(url, iss, "file")
+    _own(url, iss, "file")
     headers = {"Accept": bulk.NDJSON, **_auth(token)}
     timeout = outbound.Timeout(read_timeout_s, connect=read_timeout_s)
     try:

@@ -1,8 +1,11 @@
 """Extraction jobs: start, kick off, poll, finish, cancel (docs/extraction.md).
 
-Each step is a Celery task (`smartapp.extraction.tasks`) that takes the job's row lock,
-re-reads the state, and acts only if the state still calls for it, so a step delivered twice
-(a worker lost after doing it, the supervisor re-queueing it) does nothing the second time.
+Each step is a Celery task (`smartapp.extraction.tasks`). A step first claims the job for
+STEP_LEASE_S (a conditional UPDATE: one claimant at a time, and a crashed one's claim runs
+out), talks to the EHR with no transaction open, then saves under the job's row lock only if
+the state is still the one it started from: a step delivered twice does nothing the second
+time, and a job cancelled meanwhile stays cancelled. What a step queues next, or writes
+beside the job (its files), is done in that same transaction, after the check.
 The state table is `smartapp.extraction.states`; output files are `smartapp.extraction.files`.
 """
 
@@ -12,9 +15,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from smart import bulk
 from smart.fhir_ids import is_fhir_id
@@ -38,6 +43,37 @@ class JobRefused(ValueError):
     """A job that cannot start (said to the operator; nothing is written)."""
 
 
+STEP_LEASE_S = 120.0  # longer than a step's requests can take (token + kick-off or status)
+
+
+def _claim(job_id: str, *states: JobState) -> ExtractionJob | None:
+    """The job, if it is in one of `states` and no other step holds it."""
+    now = clock().now()
+    free = Q(claimed_until=None) | Q(claimed_until__lt=now)
+    claimed = ExtractionJob.objects.filter(free, pk=job_id, state__in=states).update(
+        claimed_until=now + timedelta(seconds=STEP_LEASE_S)
+    )
+    if not claimed:
+        return None
+    job = ExtractionJob.objects.select_related("connection").get(pk=job_id)
+    job.after = []
+    return job
+
+
+def _save(job: ExtractionJob, expected: JobState) -> bool:
+    """Save what the step decided, if the job is still in `expected`; then its follow-ups."""
+    with transaction.atomic():
+        current = job_qs_for_update(job.pk).values_list("state", flat=True).first()
+        if current != expected:
+            log.info("extraction step outrun", extra={"job": str(job.pk), "state": current})
+            return False
+        job.claimed_until = None
+        job.save()
+        for follow_up in getattr(job, "after", []):
+            follow_up()
+    return True
+
+
 def _move(job: ExtractionJob, event: JobEvent) -> None:
     job.state = advance(JobState(job.state), event)
     if job.state in TERMINAL:
@@ -45,10 +81,11 @@ def _move(job: ExtractionJob, event: JobEvent) -> None:
 
 
 def _fail(job: ExtractionJob, code: str, detail: str) -> None:
+    """Mark the job failed (the caller saves); what it saw for reconciliation is dropped."""
     _move(job, JobEvent.FAILED)
     job.error_code, job.error_detail = code, detail[:300]
-    job.save()
-    warehouse.forget_seen(job.pk)
+    job.after.append(lambda: transaction.on_commit(partial(_forget_seen, job.pk)))
+    job.after.append(partial(_delete_at_server_later, job.pk))
     log.warning("extraction failed", extra={"job": str(job.pk), "code": code})
 
 
@@ -100,8 +137,11 @@ def start(
 
 def _retry(job: ExtractionJob, task: str, wait_s: float) -> None:
     job.next_check_at = clock().now() + timedelta(seconds=wait_s)
-    job.save()
-    transaction.on_commit(lambda: dispatch.enqueue(task, str(job.pk), countdown=wait_s))
+    job.after.append(
+        lambda: transaction.on_commit(
+            partial(dispatch.enqueue, task, str(job.pk), countdown=wait_s)
+        )
+    )
 
 
 def _token(job: ExtractionJob, error: Exception | None = None) -> str:
@@ -113,11 +153,10 @@ def _token(job: ExtractionJob, error: Exception | None = None) -> str:
 
 
 def kick_off(job_id: str) -> None:
-    with transaction.atomic():
-        job = job_qs_for_update(job_id).first()
-        if job is None or job.state != JobState.QUEUED:
-            return
+    job = _claim(job_id, JobState.QUEUED)
+    if job is not None:
         _kick_off(job)
+        _save(job, JobState.QUEUED)
 
 
 def _kick_off(job: ExtractionJob) -> None:
@@ -168,25 +207,29 @@ def _search_instead(job: ExtractionJob, why: Exception) -> None:
 
 
 def _add_files(job: ExtractionJob, files: Sequence[ExtractionFile]) -> None:
-    for file in files:
-        file.queued_at = clock().now()
-    ExtractionFile.objects.bulk_create(files, ignore_conflicts=True)
+    """The job's files, written and queued when the job is saved (`_save`)."""
     job.files_total = len(files)
     job.next_check_at = clock().now()
-    job.save()
-    ids = [str(pk) for pk in job.files.values_list("pk", flat=True)]
-    if not ids:
-        transaction.on_commit(lambda: files_changed(str(job.pk)))
-    for file_id in ids:
-        transaction.on_commit(partial(dispatch.enqueue, TASK_FILE, file_id))
+
+    def write() -> None:
+        for file in files:
+            file.queued_at = clock().now()
+        ExtractionFile.objects.bulk_create(files, ignore_conflicts=True)
+        ids = [str(pk) for pk in job.files.values_list("pk", flat=True)]
+        if not ids:
+            transaction.on_commit(partial(files_changed, str(job.pk)))
+        for file_id in ids:
+            transaction.on_commit(partial(dispatch.enqueue, TASK_FILE, file_id))
+
+    job.after.append(write)
 
 
 def poll(job_id: str) -> None:
-    with transaction.atomic():
-        job = job_qs_for_update(job_id).first()
-        if job is None or job.state not in (JobState.KICKED_OFF, JobState.POLLING):
-            return
+    job = _claim(job_id, JobState.KICKED_OFF, JobState.POLLING)
+    if job is not None:
+        before = JobState(job.state)
         _poll(job)
+        _save(job, before)
 
 
 def _poll(job: ExtractionJob) -> None:
@@ -230,22 +273,25 @@ def _manifest(job: ExtractionJob, manifest: bulk.Manifest) -> None:
 
 
 def files_changed(job_id: str) -> None:
-    """After a file finished or failed: once every file has, finish the job."""
+    """After a file finished or failed: once every file has, finish the job (database work
+    only, under the row lock; the server is told afterwards)."""
     with transaction.atomic():
         job = job_qs_for_update(job_id).first()
         if job is None or job.state != JobState.DOWNLOADING:
             return
+        job.after = []
         states = set(job.files.values_list("state", flat=True))
         if states & {FileState.PENDING, FileState.LOADING}:
             return
         failed = job.files.filter(state=FileState.FAILED).count()
         if failed:
             _fail(job, "files_failed", f"{failed} of {job.files_total} files could not be loaded")
-            _delete_at_server(job)
-            job.save()
-            return
-        _move(job, JobEvent.FILES_DONE)
-        _finish(job)
+        else:
+            _move(job, JobEvent.FILES_DONE)
+            _finish(job)
+        job.save()
+        for follow_up in job.after:
+            follow_up()
 
 
 def _finish(job: ExtractionJob) -> None:
@@ -256,22 +302,34 @@ def _finish(job: ExtractionJob) -> None:
         job.deleted_at_source = sum(counts.values())
     else:
         warehouse.forget_seen(job.pk)
-    _delete_at_server(job)
     _move(job, JobEvent.FINISHED)
-    job.save()
+    job.after.append(partial(_delete_at_server_later, job.pk))
     log.info(
         "extraction done",
         extra={"job": str(job.pk), "resources": job.resources_loaded, "files": job.files_total},
     )
 
 
-def _delete_at_server(job: ExtractionJob) -> None:
-    if job.status_url and not job.server_job_deleted:
-        try:
-            token: str | None = backend_token.system_token(job.connection).access_token
-        except Exception:  # best effort: the server expires jobs anyway
-            token = None
-        job.server_job_deleted = bulk_client.delete(job.status_url, job.connection.iss, token)
+def _forget_seen(job_id: Any) -> None:
+    warehouse.forget_seen(job_id)
+
+
+def _delete_at_server_later(job_id: Any) -> None:
+    transaction.on_commit(partial(delete_at_server, str(job_id)))
+
+
+def delete_at_server(job_id: str) -> None:
+    """Ask the EHR to delete a finished job's files ("Bulk Data Delete Request"); best
+    effort, with no transaction open (the EHR expires jobs in any case)."""
+    job = ExtractionJob.objects.select_related("connection").filter(pk=job_id).first()
+    if job is None or not job.status_url or job.server_job_deleted:
+        return
+    try:
+        token: str | None = backend_token.system_token(job.connection).access_token
+    except Exception:  # best effort: deleting without a token may still work
+        token = None
+    if bulk_client.delete(job.status_url, job.connection.iss, token):
+        ExtractionJob.objects.filter(pk=job.pk).update(server_job_deleted=True)
 
 
 def cancel(job_id: str) -> bool:
@@ -281,8 +339,9 @@ def cancel(job_id: str) -> bool:
         if job is None or job.state in TERMINAL:
             return False
         _move(job, JobEvent.CANCELLED)
-        _delete_at_server(job)
+        job.claimed_until = None
         job.save()
         job.files.exclude(state=FileState.DONE).update(state=FileState.FAILED, error="cancelled")
-    warehouse.forget_seen(job.pk)
+        transaction.on_commit(partial(_forget_seen, job.pk))
+        _delete_at_server_later(job.pk)
     return True

@@ -8,6 +8,7 @@ a problem row names the file and line number, never the line's content (it may b
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.db import models
 
@@ -16,6 +17,8 @@ from smartapp.extraction.states import FileState, JobState
 
 class ExtractionJob(models.Model):
     """One extraction run against one connection (docs/extraction.md has the state table)."""
+
+    after: list[Callable[[], None]]  # a running step's follow-ups, run when it saves (jobs.py)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     connection = models.ForeignKey(
@@ -46,6 +49,7 @@ class ExtractionJob(models.Model):
     polls = models.PositiveIntegerField(default=0)
     poll_failures = models.PositiveIntegerField(default=0)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a step is running
     server_job_deleted = models.BooleanField(default=False)
     # Totals, written when each file completes (so a retried file is counted once).
     files_total = models.PositiveIntegerField(default=0)

@@ -207,14 +207,19 @@ def test_a_file_on_another_origin_with_a_token_is_refused_and_never_requested(se
     assert seen == []
 
 
-def test_a_file_without_a_token_may_be_elsewhere_and_gets_no_authorization(serve: Serve) -> None:
+def test_a_file_without_a_token_gets_no_authorization(serve: Serve) -> None:
     seen = serve(lambda _: httpx.Response(200, content=b'{"resourceType":"Patient"}\n'))
-    assert _lines("https://storage.example/f.ndjson", token=None) == [
-        Line(1, b'{"resourceType":"Patient"}')
-    ]
-    assert [str(request.url) for request in seen] == ["https://storage.example/f.ndjson"]
+    assert _lines(token=None) == [Line(1, b'{"resourceType":"Patient"}')]
     assert "authorization" not in seen[0].headers
     assert seen[0].headers["accept"] == bulk.NDJSON
+
+
+def test_a_file_elsewhere_is_never_requested_even_without_a_token(serve: Serve) -> None:
+    """No request forgery on a manifest's word: another origin is refused, token or not."""
+    seen = serve(lambda _: httpx.Response(200, content=b"{}\n"))
+    with pytest.raises(bulk_client.ForeignUrl):
+        _lines("https://storage.example/f.ndjson", token=None)
+    assert seen == []
 
 
 def test_a_file_with_a_token_on_the_origin_carries_it(serve: Serve) -> None:
