@@ -10,6 +10,7 @@ and recurse without end, so eager mode is never used for extraction.
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import threading
 import time
@@ -67,7 +68,8 @@ def drain(
     the demo). Returns the number of steps run."""
     from config.celery import app
 
-    app.loader.import_default_modules()  # the task modules, so the names resolve
+    # The task module, so the names resolve (by name: tasks import the services that queue).
+    importlib.import_module("smartapp.extraction.tasks")
     queue, ran = _queue() or [], 0
     while queue and not until():
         due, _, name, args = heapq.heappop(queue)

@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -98,6 +98,16 @@ def load_file(file_id: str) -> None:
         return
     except bulk_client.ExtractionError as error:
         _retry_or_fail(file, error)
+        return
+    except Exception as error:  # a bug or a database refusal: the file fails, the job says so
+        # Only the type, no message or trace: a database error quotes the values (PHI) it
+        # refused.
+        log.error(
+            "extraction file failed", extra={"file": str(file.pk), "error": type(error).__name__}
+        )
+        failed = bulk_client.ExtractionError(f"internal error ({type(error).__name__})")
+        failed.code = "internal_error"
+        _retry_or_fail(file, failed)
         return
     file.total_seconds = time.perf_counter() - started
     if _settle(file, FileState.DONE, tally):
@@ -262,6 +272,7 @@ def supervise() -> dict[str, int]:
     now = clock().now()
     lease = timedelta(seconds=settings.EXTRACT_FILE_LEASE_S)
     live = Q(job__state=JobState.DOWNLOADING)
+    _give_up_on_crashing_files(now)
     dead = Q(state=FileState.LOADING, lease_until__lt=now)
     forgotten = Q(state=FileState.PENDING, queued_at__lt=now - REQUEUE_LEASES * lease)
     stale = ExtractionFile.objects.filter(live & (dead | forgotten))
@@ -276,6 +287,23 @@ def supervise() -> dict[str, int]:
     for job_id, state in waiting.values_list("pk", "state"):
         dispatch.enqueue(steps[JobState(state)], str(job_id))
     return {"files": len(files), "jobs": len(waiting)}
+
+
+def _give_up_on_crashing_files(now: datetime) -> None:
+    """A file whose every attempt ended with its worker dead (it crashes the worker, or the
+    host keeps dying) fails rather than being handed on for ever."""
+    doomed = ExtractionFile.objects.filter(
+        state=FileState.LOADING,
+        lease_until__lt=now,
+        attempts__gte=settings.EXTRACT_FILE_ATTEMPTS,
+        job__state=JobState.DOWNLOADING,
+    )
+    for file_id, job_id in list(doomed.values_list("pk", "job_id")):
+        gave_up = ExtractionFile.objects.filter(pk=file_id, state=FileState.LOADING).update(
+            state=FileState.FAILED, lease_until=None, error="every attempt's worker died"
+        )
+        if gave_up:
+            jobs.files_changed(str(job_id))
 
 
 def pending_file_ids(job: ExtractionJob) -> Sequence[str]:

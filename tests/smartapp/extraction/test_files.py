@@ -81,3 +81,38 @@ def test_the_supervisor_hands_on_dead_and_forgotten_files_only(
         queued = sorted(args[0] for _, _, _, args in dispatch._queue() or [])
         assert queued == sorted([str(dead.pk), str(forgotten.pk)])
         assert files.supervise()["files"] == 1  # the forgotten one was just re-queued
+
+
+def test_a_file_whose_workers_keep_dying_fails_instead_of_circling(
+    a_file: ExtractionFile, settings: Any
+) -> None:
+    settings.EXTRACT_FILE_ATTEMPTS = 2
+    ExtractionFile.objects.filter(pk=a_file.pk).update(
+        state="loading", attempts=2, lease_until=clock().now() - timedelta(seconds=1)
+    )
+    with dispatch.inline():
+        assert files.supervise()["files"] == 0
+    a_file.refresh_from_db()
+    assert a_file.state == "failed"
+    job = ExtractionJob.objects.get(pk=a_file.job_id)
+    assert (job.state, job.error_code) == ("failed", "files_failed")
+
+
+def test_an_unexpected_error_fails_the_file_without_quoting_it(
+    backend_connection: Any, monkeypatch: pytest.MonkeyPatch, json_logs: Any
+) -> None:
+    from django.db import DataError
+
+    from smartapp.warehouse import load as warehouse_load
+    from tests.fixtures.extraction import run
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise DataError('value too long for type character varying(200): "Jane Q Patient"')
+
+    monkeypatch.setattr(warehouse_load, "load", refuse)
+    job = run(backend_connection(), full=True, types=["Patient"])
+    assert (job.state, job.error_code) == ("failed", "files_failed")
+    errors = set(job.files.values_list("error", flat=True))
+    assert errors == {"internal_error: internal error (DataError)"}
+    assert "Jane Q Patient" not in json_logs.text
+    assert "DataError" in json_logs.text
