@@ -6,9 +6,10 @@ resource_id)` the rest. `connection_id` is the EHR connection's UUID, deliberate
 foreign key: provenance outlives the connection it names. Rows are never deleted by a load;
 a full run that no longer sees a resource sets `deleted_at_source` (`load.reconcile`).
 
-On PostgreSQL, migration 0002 lets the `smartapp_reporting` role SELECT these tables under
-row level security, one tenant (connection) at a time (`reporting.py`). A new table added
-here needs the same GRANT and policy in a migration of its own.
+On PostgreSQL, migrations 0002 and 0003 let members of the `smartapp_reporting` role SELECT
+these tables under row level security: a login role sees the rows of the connections that
+`ReportingGrant` maps it to, nothing else (`reporting.py`). A new table added here needs the
+same GRANT and policy in a migration of its own.
 """
 
 from __future__ import annotations
@@ -190,3 +191,27 @@ class SeenResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.resource_id} in {self.job_id}"
+
+
+class ReportingGrant(models.Model):
+    """An analyst's login role may read one connection's rows (migration 0003's policies).
+
+    Written only by the app, the table's owner (`manage.py warehouse_grant`); the reporting
+    role may SELECT only its own rows. The policies key on `current_user`, which the session
+    cannot choose, never on a setting it could change (`set_config` is open to every role).
+    """
+
+    role_name = models.CharField(max_length=63, help_text="a PostgreSQL login role")
+    connection_id = models.UUIDField(help_text="the EHR connection (tenant) it may read")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "warehouse_reporting_grant"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["role_name", "connection_id"], name="wh_reporting_grant_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_name} reads {self.connection_id}"

@@ -1,5 +1,8 @@
 """The resolved-patient view, and (PostgreSQL) tenant isolation for analysts.
 
+Superseded for isolation by 0003: the policies below keyed on a setting any session may
+change (`set_config`), so 0003 drops them and keys the policies on `current_user` instead.
+
 `warehouse_patient_resolved(connection_id, patient_id, survivor_id)` follows Patient
 replaced-by links with a recursive CTE: the end of the chain, or for a cycle (or a chain of
 more than 32 links) the smallest id on it; `smartapp.warehouse.load.resolved_patient_id`
