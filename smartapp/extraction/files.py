@@ -45,6 +45,7 @@ def _worker() -> str:
 
 
 REQUEUE_LEASES = 5
+CHUNK_BYTES = 16 * 1024 * 1024  # raw NDJSON held per chunk at most (plus one line)
 
 
 class LeaseLost(Exception):
@@ -154,12 +155,16 @@ def _source(file: ExtractionFile, job: ExtractionJob) -> Iterator[bulk_client.Li
 
 
 def _chunks(lines: Iterable[bulk_client.Line], size: int) -> Iterator[list[bulk_client.Line]]:
+    """`size` lines at a time, or fewer once they reach CHUNK_BYTES: large resources (a
+    document with its content inline) must not make a chunk of 500 lines gigabytes."""
     chunk: list[bulk_client.Line] = []
+    held = 0
     for line in lines:
         chunk.append(line)
-        if len(chunk) >= size:
+        held += len(line.raw)
+        if len(chunk) >= size or held >= CHUNK_BYTES:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -184,6 +189,11 @@ def _row(
 
     if line.too_long:
         problem("malformed", "line longer than EXTRACT_MAX_LINE_BYTES")
+        return None
+    if b"\\u0000" in line.raw:
+        # JSON allows it; PostgreSQL's jsonb and text cannot store it, and would refuse the
+        # whole chunk: this one resource is refused instead.
+        problem("refused", "contains a NUL character (\\u0000), which the store cannot hold")
         return None
     parsed = bulk.parse_line(line.raw, line.number)
     if parsed is None:

@@ -18,13 +18,13 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from smart import bulk
 from smart.fhir_ids import is_fhir_id
 from smartapp.clock import clock
-from smartapp.extraction import backend_token, bulk_client, dispatch, search_files
+from smartapp.extraction import backend_token, bulk_client, dispatch, reconciliation, search_files
 from smartapp.extraction.records import ExtractionFile, ExtractionJob
 from smartapp.extraction.states import TERMINAL, FileState, JobEvent, JobState, advance
 from smartapp.lock_objects import job_qs_for_update
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 KICKOFF_ATTEMPTS = 6
 STATUS_FAILURES = 6
 DEFAULT_POLL_S = 2.0
+MIN_WAIT_S = 1.0
+MAX_POLLING = timedelta(hours=24)  # an export with no manifest by then is given up
+CLOCK_SKEW = timedelta(minutes=5)
 TASK_KICK_OFF, TASK_POLL, TASK_FILE = "extraction.kick_off", "extraction.poll", "extraction.file"
 
 
@@ -120,7 +123,28 @@ def start(
         raise JobRefused(f"types the canonical store does not keep: {', '.join(unknown)}")
     if not full and since is None:
         since = last_transaction_time(connection, level.value, group_id)
-    job = ExtractionJob.objects.create(
+    running = connection.extraction_jobs.exclude(state__in=TERMINAL).values_list("pk", flat=True)
+    if (other := running.first()) is not None:
+        raise JobRefused(f"job {other} is still running for {connection.slug}")
+    try:
+        with transaction.atomic():
+            job = _create(connection, full, since, level, group_id, types, requested_by)
+    except IntegrityError as exc:  # another start won the race (one active job each)
+        raise JobRefused(f"another job started for {connection.slug} meanwhile") from exc
+    transaction.on_commit(lambda: dispatch.enqueue(TASK_KICK_OFF, str(job.pk)))
+    return job
+
+
+def _create(
+    connection: EhrConnection,
+    full: bool,
+    since: datetime | None,
+    level: bulk.ExportLevel,
+    group_id: str,
+    types: Sequence[str],
+    requested_by: str,
+) -> ExtractionJob:
+    return ExtractionJob.objects.create(
         connection=connection,
         level=level.value,
         group_id=group_id,
@@ -131,8 +155,6 @@ def start(
         started=clock().now(),
         next_check_at=clock().now(),
     )
-    transaction.on_commit(lambda: dispatch.enqueue(TASK_KICK_OFF, str(job.pk)))
-    return job
 
 
 def _retry(job: ExtractionJob, task: str, wait_s: float) -> None:
@@ -190,8 +212,16 @@ def _kick_off(job: ExtractionJob) -> None:
 
 
 def _backoff(asked: float | None, attempt: int) -> float:
+    """The server's Retry-After, else exponential; never under MIN_WAIT_S (a server saying 0
+    must not get a tight loop of requests), never over EXTRACT_POLL_CAP_S."""
     cap = float(settings.EXTRACT_POLL_CAP_S)
-    return min(asked if asked is not None else 2.0 ** min(attempt, 6), cap)
+    wait = asked if asked is not None else 2.0 ** min(attempt, 6)
+    return max(min(wait, cap), min(MIN_WAIT_S, cap))
+
+
+def _polling_too_long(job: ExtractionJob) -> bool:
+    started = job.started or job.created
+    return started is not None and clock().now() - started > MAX_POLLING
 
 
 def _search_instead(job: ExtractionJob, why: Exception) -> None:
@@ -240,8 +270,13 @@ def _poll(job: ExtractionJob) -> None:
             answer = bulk_client.status(job.status_url, job.connection.iss, _token(job, error))
     except bulk_client.ExtractionError as error:
         answer = bulk.StatusAnswer(bulk.StatusKind.FAILED, detail=error.detail, transient=True)
+    except Exception as error:  # the token endpoint, discovery, a lock: retried, then said
+        detail = f"status: {getattr(error, 'code', type(error).__name__)}"
+        answer = bulk.StatusAnswer(bulk.StatusKind.FAILED, detail=detail, transient=True)
     job.polls += 1
-    if answer.kind is bulk.StatusKind.IN_PROGRESS:
+    if _polling_too_long(job):
+        _fail(job, "export_timeout", f"no manifest after {MAX_POLLING}; the export was dropped")
+    elif answer.kind is bulk.StatusKind.IN_PROGRESS:
         job.progress = answer.progress
         _move(job, JobEvent.POLLED)
         _retry(job, TASK_POLL, _backoff(answer.retry_after_s, job.polls))
@@ -257,9 +292,15 @@ def _poll(job: ExtractionJob) -> None:
 
 
 def _manifest(job: ExtractionJob, manifest: bulk.Manifest) -> None:
-    job.transaction_time = manifest.transaction_time
+    # The next incremental run starts here. A transactionTime in the future (a server's
+    # clock, or a hostile one) would make every later run skip what changed until then: the
+    # kick-off instant stands in for it (an earlier `_since` only reads more again).
+    now = clock().now()
+    stated = manifest.transaction_time
+    job.transaction_time = stated if stated <= now + CLOCK_SKEW else job.started or now
     job.requires_token = manifest.requires_access_token
     job.progress = "complete"
+    job.server_error_files = len(manifest.error)
     if manifest.error:
         job.error_detail = f"the server listed {len(manifest.error)} error file(s)"
     _move(job, JobEvent.MANIFEST)
@@ -295,13 +336,14 @@ def files_changed(job_id: str) -> None:
 
 
 def _finish(job: ExtractionJob) -> None:
-    """A full run of every patient: rows it did not see are marked deleted at the source.
-    A Group export covers its members only, so it never marks anything."""
+    """A full run of every patient: rows it did not see are marked deleted at the source,
+    for the types whose every line arrived and loaded (`unreconciled` says why not)."""
+    job.unreconciled = reconciliation.unreconciled(job) if job.full else {}
     if job.full and job.level != bulk.ExportLevel.GROUP:
-        counts = warehouse.reconcile(job.connection_id, job.pk, job.types, at=clock().now())
+        clean = [rtype for rtype in job.types if rtype not in job.unreconciled]
+        counts = warehouse.reconcile(job.connection_id, job.pk, clean, at=clock().now())
         job.deleted_at_source = sum(counts.values())
-    else:
-        warehouse.forget_seen(job.pk)
+    warehouse.forget_seen(job.pk)
     _move(job, JobEvent.FINISHED)
     job.after.append(partial(_delete_at_server_later, job.pk))
     log.info(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import models
 
-from smartapp.extraction.states import FileState, JobState
+from smartapp.extraction.states import TERMINAL, FileState, JobState
 
 
 class ExtractionJob(models.Model):
@@ -57,6 +57,8 @@ class ExtractionJob(models.Model):
     lines_malformed = models.PositiveIntegerField(default=0)
     resources_refused = models.PositiveIntegerField(default=0)
     deleted_at_source = models.PositiveIntegerField(default=0)
+    server_error_files = models.PositiveIntegerField(default=0)  # the manifest's error[]
+    unreconciled = models.JSONField(default=dict, blank=True)  # type -> why not reconciled
     error_code = models.CharField(max_length=60, blank=True)
     error_detail = models.CharField(max_length=300, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -67,6 +69,15 @@ class ExtractionJob(models.Model):
     class Meta:
         ordering = ["-created"]  # noqa: RUF012 (Django convention)
         indexes = [models.Index(fields=["connection", "state", "created"])]  # noqa: RUF012 (Django convention)
+        constraints = [  # noqa: RUF012 (Django convention)
+            # One job at a time per connection: two full runs would reconcile against each
+            # other's rows.
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=~models.Q(state__in=sorted(s.value for s in TERMINAL)),
+                name="one_active_extraction_per_connection",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"extraction {str(self.id)[:8]} ({self.state})"

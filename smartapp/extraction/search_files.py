@@ -26,7 +26,7 @@ from smartapp.extraction import backend_token, bulk_client
 from smartapp.extraction.records import ExtractionFile, ExtractionJob
 
 PAGE_SIZE = 200
-MAX_PAGES = 100_000
+MAX_PAGES = 50_000  # 10 million resources of one type at 200 a page
 
 
 def plan(job: ExtractionJob) -> list[ExtractionFile]:
@@ -76,30 +76,38 @@ def _next(bundle: dict[str, Any]) -> str | None:
 
 
 def lines(file: ExtractionFile, job: ExtractionJob) -> Iterator[bulk_client.Line]:
-    """The search's matches as numbered lines, page by page."""
+    """The search's matches as numbered lines, page by page. A `next` link seen before (a
+    loop) or more than MAX_PAGES pages fails the file: a search cut short is not complete,
+    and a full run must not reconcile against it."""
     url: str | None = file.url
-    number = 0
-    for _ in range(MAX_PAGES):
-        if url is None:
-            return
+    number, seen = 0, set[str]()
+    while url is not None:
+        if url in seen or len(seen) >= MAX_PAGES:
+            raise bulk_client.ExportRefused("the search's next links loop or never end")
+        seen.add(url)
         bundle = _get(url, job)
-        for entry in bundle.get("entry") or []:
-            if not isinstance(entry, dict):
-                continue
-            mode = (entry.get("search") or {}).get("mode", "match")
-            if mode != "match":
+        entries = bundle.get("entry")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or _mode(entry) != "match":
                 continue
             number += 1
             yield bulk_client.Line(number, json.dumps(entry.get("resource")).encode())
         url = _next(bundle)
 
 
+def _mode(entry: dict[str, Any]) -> Any:
+    search = entry.get("search")
+    return search.get("mode", "match") if isinstance(search, dict) else "match"
+
+
 def group_members(job: ExtractionJob) -> frozenset[str]:
     """The patient ids a Group lists (`member.entity`), read at the FHIR base."""
     group = _get(f"{job.connection.iss.rstrip('/')}/Group/{job.group_id}", job)
     members = set()
-    for member in group.get("member") or []:
-        reference = ((member or {}).get("entity") or {}).get("reference")
+    listed = group.get("member")
+    for member in listed if isinstance(listed, list) else []:
+        entity = member.get("entity") if isinstance(member, dict) else None
+        reference = entity.get("reference") if isinstance(entity, dict) else None
         if isinstance(reference, str) and reference.startswith("Patient/"):
             members.add(reference.removeprefix("Patient/"))
     return frozenset(members)

@@ -121,6 +121,8 @@ class Command(BaseCommand):
             ("transaction time", job.transaction_time),
             ("progress", counts.line()),
             ("deleted at source", job.deleted_at_source),
+            ("not reconciled", "; ".join(f"{t}: {why}" for t, why in job.unreconciled.items())),
+            ("server error files", job.server_error_files),
             ("started", job.started),
             ("finished", job.finished),
             ("error", f"{job.error_code}: {job.error_detail}".strip(": ")),

@@ -168,7 +168,7 @@ def test_status_shows_a_jobs_files_and_problems(backend_connection: Any) -> None
     assert job.state == "done"
     assert job.lines_malformed > 0
     detail = _call("extract_status", "--job", str(job.pk)[:8])
-    assert f"job                {job.pk}" in detail
+    assert f"job                 {job.pk}" in detail
     assert "index  type" in detail
     assert "Patient" in detail
     problems = detail.split("problems (skipped lines")[1]
@@ -178,8 +178,10 @@ def test_status_shows_a_jobs_files_and_problems(backend_connection: Any) -> None
 
 def test_status_filters_and_limits(backend_connection: Any) -> None:
     backend_connection()
-    for _ in range(3):
+    for _ in range(3):  # one job at a time per connection: each is cancelled before the next
         _call("extract", "--connection", "bulk")
+        queued = ExtractionJob.objects.exclude(state="cancelled").get()
+        _call("extract_cancel", "--job", str(queued.pk))
     assert len(_call("extract_status", "--limit", "2").strip().splitlines()) == 3  # header + 2
     assert _call("extract_status", "--connection", "other").strip() == "no extraction jobs"
     with pytest.raises(CommandError, match="no extraction job"):

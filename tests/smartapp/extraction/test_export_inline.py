@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from sandbox import bulk_jobs
 from sandbox.fhir_store import get_store
@@ -239,3 +241,50 @@ def test_a_cancelled_job_stops_and_is_deleted_at_the_server(
     assert job.server_job_deleted
     assert sandbox.stats()[bulk_jobs.EXPORT_DELETES]
     assert not jobs.cancel(str(job.pk))  # a finished job stays as it ended
+
+
+def test_a_full_run_with_skipped_lines_marks_nothing_deleted_for_that_type(
+    backend_connection: Any, store_changes: list[Any], sandbox: Any
+) -> None:
+    connection = backend_connection()
+    run(connection, full=True)
+    gone = _an("AllergyIntolerance")
+    get_store().remove("AllergyIntolerance", gone["id"])
+    store_changes.append(("AllergyIntolerance", gone["id"], gone))
+    connection.iss = sandbox.base(export_malformed_line=True)  # the same EHR, now flaky
+    connection.save()
+
+    job = run(connection, full=True)
+    assert job.state == "done"
+    assert job.unreconciled["AllergyIntolerance"] == "lines were skipped"
+    row = warehouse.AllergyIntolerance.objects.get(resource_id=gone["id"])
+    assert row.deleted_at_source is None  # a skipped line may have been this resource
+    shown = StringIO()
+    call_command("extract_status", "--job", str(job.pk), stdout=shown)
+    assert "AllergyIntolerance: lines were skipped" in shown.getvalue()
+
+
+def test_one_job_at_a_time_per_connection(backend_connection: Any) -> None:
+    connection = backend_connection()
+    with dispatch.inline():
+        first = jobs.start(connection, full=True)
+        with pytest.raises(jobs.JobRefused, match=str(first.pk)):
+            jobs.start(connection)
+        dispatch.drain(max_wait_s=0.05)
+    with dispatch.inline():
+        jobs.start(connection)  # the first one is done: a new one may start
+
+
+def test_a_status_check_that_keeps_failing_in_unexpected_ways_ends_the_job(
+    backend_connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartapp.extraction import bulk_client
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug, say")
+
+    monkeypatch.setattr(bulk_client, "status", broken)
+    job = run(backend_connection(), full=True)
+    assert (job.state, job.error_code) == ("failed", "export_failed")
+    assert job.error_detail == "status: RuntimeError"
+    assert job.poll_failures == jobs.STATUS_FAILURES - 1
