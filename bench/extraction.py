@@ -34,6 +34,23 @@ POPULATION = {"full": 5000, "smoke": 20}
 BACKEND_CLIENT = "bench-backend"
 
 
+def _cpu_seconds(name: str) -> float:
+    """CPU time used so far by every process called `name` (PostgreSQL's backends), from
+    /proc; 0 where it cannot be read (another machine, another user's processes)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm, _, rest = text.partition(") ")
+        if comm.split("(", 1)[-1] == name:
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def _peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -48,7 +65,7 @@ class Workers:
             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         self.processes = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            subprocess.Popen(
                 [*command, "--hostname", f"bench{n}@%h"],
                 cwd=ROOT,
                 env=env,
@@ -97,6 +114,7 @@ def _run(connection: Any, workers: int, env: dict[str, str]) -> dict[str, Any]:
     for model in MODELS.values():
         model._default_manager.filter(connection_id=connection.pk).delete()
     pool = Workers(env, workers) if workers else None
+    database_cpu = _cpu_seconds("postgres")
     started = time.monotonic()
     try:
         if pool is None:
@@ -109,6 +127,7 @@ def _run(connection: Any, workers: int, env: dict[str, str]) -> dict[str, Any]:
                 time.sleep(0.2)
                 files.supervise()
         seconds = time.monotonic() - started
+        database_cpu = _cpu_seconds("postgres") - database_cpu
         peaks = pool.peaks() if pool else [_peak_rss_mib(os.getpid())]
     finally:
         if pool is not None:
@@ -126,6 +145,12 @@ def _run(connection: Any, workers: int, env: dict[str, str]) -> dict[str, Any]:
         "resources_per_s": round(job.resources_loaded / seconds),
         "load_share": round(load_share, 2),
         "peak_rss_mib": peaks,
+        # Resources one second of database CPU absorbs: with the per-worker rate, how many
+        # workers one database core keeps busy (README, "how it scales").
+        "database_cpu_s": round(database_cpu, 1),
+        "resources_per_database_cpu_s": round(job.resources_loaded / database_cpu)
+        if database_cpu
+        else None,
     }
 
 
@@ -156,9 +181,9 @@ def main() -> int:
 
     from sandbox.simulation import encode
 
-    workers_possible = bool(settings.REDIS_URL) and "postgresql" in settings.DATABASES[
-        "default"
-    ]["ENGINE"]
+    workers_possible = (
+        bool(settings.REDIS_URL) and "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    )
     if workers_possible:
         from config.celery import app
 
@@ -199,11 +224,12 @@ def _print(report: dict[str, Any]) -> None:
         f"redis={report['redis']}, {report['cpu_count']} CPUs, chunk {report['chunk']}"
     )
     print(f"{'per file':>9} {'workers':>11} {'resources':>10} {'s':>7} {'res/s':>7} "
-          f"{'load':>5}  peak RSS MiB")  # fmt: skip
+          f"{'load':>5} {'res/db-cpu-s':>12}  peak RSS MiB")  # fmt: skip
     for run in report["runs"]:
         print(
             f"{run['file_lines']:>9} {run['workers']!s:>11} {run['resources']:>10} "
-            f"{run['seconds']:>7} {run['resources_per_s']:>7} {run['load_share']:>5}  "
+            f"{run['seconds']:>7} {run['resources_per_s']:>7} {run['load_share']:>5} "
+            f"{run['resources_per_database_cpu_s']!s:>12}  "
             f"{', '.join(str(peak) for peak in run['peak_rss_mib'])}"
         )
 

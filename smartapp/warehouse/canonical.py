@@ -26,19 +26,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SUPPORTED_TYPES: tuple[str, ...] = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "MedicationRequest",
-    "MedicationStatement",
-    "Medication",
-    "AllergyIntolerance",
-    "Immunization",
-    "Encounter",
-    "DiagnosticReport",
-    "DocumentReference",
-)
+from smart.bulk import CANONICAL_TYPES
+
+# The types extraction asks for (smart.bulk), each with a table here.
+SUPPORTED_TYPES: tuple[str, ...] = CANONICAL_TYPES
 LINK_TYPES = ("replaced-by", "replaces", "refer", "seealso")  # R4 link-type value set
 
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")

@@ -46,6 +46,15 @@ def _change(undo: list[Any], rtype: str, rid: str, **fields: Any) -> dict[str, A
     return store.update({**copy.deepcopy(original), **fields})
 
 
+def _loaded_then_removed_at_source(connection: Any, undo: list[Any]) -> dict[str, Any]:
+    """A full run, then an allergy the sandbox no longer has (put back after the test)."""
+    run(connection, full=True)
+    gone = _an("AllergyIntolerance")
+    get_store().remove("AllergyIntolerance", gone["id"])
+    undo.append(("AllergyIntolerance", gone["id"], gone))
+    return gone
+
+
 def _an(rtype: str) -> dict[str, Any]:
     return get_store().search(rtype, [])[0]
 
@@ -123,10 +132,7 @@ def test_a_full_run_marks_what_the_source_no_longer_has_and_revives_it(
     backend_connection: Any, store_changes: list[Any]
 ) -> None:
     connection = backend_connection()
-    run(connection, full=True)
-    gone = _an("AllergyIntolerance")
-    get_store().remove("AllergyIntolerance", gone["id"])
-    store_changes.append(("AllergyIntolerance", gone["id"], gone))
+    gone = _loaded_then_removed_at_source(connection, store_changes)
 
     second = run(connection, full=True)
     assert second.deleted_at_source == 1
@@ -247,10 +253,7 @@ def test_a_full_run_with_skipped_lines_marks_nothing_deleted_for_that_type(
     backend_connection: Any, store_changes: list[Any], sandbox: Any
 ) -> None:
     connection = backend_connection()
-    run(connection, full=True)
-    gone = _an("AllergyIntolerance")
-    get_store().remove("AllergyIntolerance", gone["id"])
-    store_changes.append(("AllergyIntolerance", gone["id"], gone))
+    gone = _loaded_then_removed_at_source(connection, store_changes)
     connection.iss = sandbox.base(export_malformed_line=True)  # the same EHR, now flaky
     connection.save()
 
