@@ -35,8 +35,9 @@ BACKEND_CLIENT = "bench-backend"
 
 
 def _cpu_seconds(name: str) -> float:
-    """CPU time used so far by every process called `name` (PostgreSQL's backends), from
-    /proc; 0 where it cannot be read (another machine, another user's processes)."""
+    """CPU time used so far by every process called `name` (PostgreSQL's backends), and by
+    their children that have exited (a backend ends with its connection: the postmaster's
+    cutime/cstime keep its time), from /proc; 0 where it cannot be read."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -47,7 +48,7 @@ def _cpu_seconds(name: str) -> float:
         comm, _, rest = text.partition(") ")
         if comm.split("(", 1)[-1] == name:
             fields = rest.split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return total / ticks
 
 
