@@ -12,6 +12,7 @@ from smartapp.clock import clock
 from smartapp.extraction import dispatch, files
 from smartapp.extraction.files import Tally
 from smartapp.extraction.records import ExtractionFile, ExtractionJob
+from smartapp.extraction.states import FileState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,10 +42,10 @@ def test_a_file_whose_lease_ran_out_is_claimed_again(a_file: ExtractionFile) -> 
     assert second is not None
     assert second.attempts == 2
     # The first attempt can no longer write its outcome, nor renew its lease.
-    assert not files._settle(first, files.FileState.DONE, Tally(loaded=5))
+    assert not files._settle(first, FileState.DONE, Tally(loaded=5))
     with pytest.raises(files.LeaseLost):
         files._renew(first, Tally())
-    assert files._settle(second, files.FileState.DONE, Tally(loaded=7))
+    assert files._settle(second, FileState.DONE, Tally(loaded=7))
     a_file.refresh_from_db()
     assert (a_file.state, a_file.resources_loaded) == ("done", 7)
     assert ExtractionJob.objects.get(pk=a_file.job_id).resources_loaded == 7

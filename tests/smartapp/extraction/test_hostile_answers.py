@@ -74,7 +74,7 @@ def test_search_links_that_loop_fail_the_file(
     }
     monkeypatch.setattr(search_files, "_get", lambda url, job: page)
     file = ExtractionFile(job=job, index=0, resource_type="Patient", url="https://x/fhir/Patient")
-    read = []
+    read: list[bulk_client.Line] = []
     with pytest.raises(bulk_client.ExportRefused):
         read.extend(search_files.lines(file, job))
     assert [line.number for line in read] == [1, 2]  # two pages, then the loop is seen
