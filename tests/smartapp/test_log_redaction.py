@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -177,6 +178,13 @@ def test_runserver_lines_go_through_the_redacting_handler(runserver, json_logs, 
     response.read()
     connection.close()
     assert 400 <= response.status < 500
+    # The server thread writes its line as it closes the exchange, which can be just after
+    # the client has read the answer: wait for it (a busy machine lost this race).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+        line["logger"] == "django.server" for line in json_logs.lines
+    ):
+        time.sleep(0.02)
     raw = capfd.readouterr()
     server_lines = [line for line in json_logs.lines if line["logger"] == "django.server"]
     assert server_lines, json_logs.text
