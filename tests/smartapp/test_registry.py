@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,44 @@ def test_ehr_register_refuses_values_the_table_cannot_hold(slug: str, iss: str, 
     with pytest.raises(CommandError, match=field):
         ehr_register(slug, iss)
     assert not EhrConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ehr_register_with_a_backend_services_client(tmp_path: Path, client) -> None:
+    """Extraction's own client: its key sealed, its public half on the JWKS URL, kept when
+    the connection is registered again without it."""
+    key = tmp_path / "backend.pem"
+    pem = jwk.ECKey.generate_key("P-384", private=True).as_pem(private=True)
+    key.write_bytes(pem)
+    out = StringIO()
+    call_command(
+        "ehr_register", "--slug", "acme", "--name", "Acme", "--iss", ISS, "--client-id", "app",
+        "--public", "--backend-key", str(key), "--backend-client-id", "acme-bulk",
+        "--system-scopes", "system/Patient.rs  system/Observation.rs", stdout=out,
+    )  # fmt: skip
+    assert "backend services as acme-bulk" in out.getvalue()
+    connection = EhrConnection.objects.get()
+    assert connection.has_backend_services
+    assert (connection.backend_client_id, connection.backend_alg) == ("acme-bulk", "ES384")
+    assert connection.system_scopes == "system/Patient.rs system/Observation.rs"
+    assert pem.decode() not in connection.backend_key_encrypted
+    published = client.get("/.well-known/jwks.json").json()["keys"]
+    assert [key["kid"] for key in published] == [connection.backend_key_id]
+    assert "d" not in published[0]  # the public half only
+    ehr_register("acme", ISS)  # again, without backend flags: the backend client stays
+    assert EhrConnection.objects.get().has_backend_services
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"backend_client_id": "bulk"}, "together"),
+        ({"backend_key_pem": "pem"}, "together"),
+        ({"system_scopes": "patient/*.rs"}, "system/"),
+        ({"backend_client_id": "bulk", "backend_key_pem": "not a key"}, "key"),
+    ],
+)
+def test_backend_registrations_that_would_not_work(overrides: dict, words: str) -> None:
+    with pytest.raises(RegistrationError, match=words):
+        register(**overrides)
