@@ -65,7 +65,7 @@ TUNABLES = {
         # owns a file without progress before another may take it over; attempts per file;
         # the longest wait between status polls; the longest NDJSON line read.
         Tunable("EXTRACT_CHUNK", 500, 1, 50_000),
-        Tunable("EXTRACT_FILE_LEASE_S", 120, 1, DAY_S, integer=False),
+        Tunable("EXTRACT_FILE_LEASE_S", 120, 0, DAY_S, integer=False),
         Tunable("EXTRACT_FILE_ATTEMPTS", 3, 1, 20),
         Tunable("EXTRACT_POLL_CAP_S", 60, 0, 60 * 60, integer=False),
         Tunable("EXTRACT_MAX_LINE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -226,6 +226,9 @@ def _polling_too_long(job: ExtractionJob) -> bool:
 
 def _search_instead(job: ExtractionJob, why: Exception) -> None:
     """No `$export` here: per-type searches with `_lastUpdated` (system level only)."""
+    if job.level == bulk.ExportLevel.GROUP and "404" in str(why):
+        _fail(job, "group_not_found", f"{why} (or no Group-level $export on this server)")
+        return
     if job.level != bulk.ExportLevel.SYSTEM:
         _fail(job, "export_unsupported", f"{why}; searches stand in for system level only")
         return

@@ -240,3 +240,19 @@ def test_ehr_register_with_a_backend_services_client(tmp_path: Path, client) -> 
 def test_backend_registrations_that_would_not_work(overrides: dict, words: str) -> None:
     with pytest.raises(RegistrationError, match=words):
         register(**overrides)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--public", "--backend-client-id", "bulk"], "needs --backend-key"),
+        (["--public", "--backend-key", "/nonexistent/key.pem"], "--backend-key: cannot read"),
+        (["--private-key", "/nonexistent/key.pem"], "--private-key: cannot read"),
+    ],
+)
+def test_ehr_register_says_what_is_missing_in_one_line(flags: list[str], words: str) -> None:
+    base = ["--slug", "acme", "--name", "Acme", "--iss", ISS, "--client-id", "app"]
+    with pytest.raises(CommandError, match=words):
+        call_command("ehr_register", *base, *flags)
+    assert not EhrConnection.objects.exists()

@@ -17,10 +17,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sandbox.clients import DEMO_ORIGIN, register_backend_client, register_demo_app
+from sandbox.clients import (
+    DEMO_BACKEND_CLIENT_ID,
+    DEMO_ORIGIN,
+    register_backend_client,
+    register_demo_app,
+)
 from sandbox.fhir_search import RESOURCE_TYPES
 from sandbox.fhir_store import bundle_dir, get_store
 from sandbox.synthetic import population
+from sandbox.synthetic.groups import GROUP_IDS
 
 
 class Command(BaseCommand):
@@ -54,8 +60,15 @@ class Command(BaseCommand):
         if options["patients"] is not None:
             self._set_population(options["patients"])
         store = get_store()  # deterministic: built the same in every sandbox process
-        counts = ", ".join(f"{store.count(rtype)} {rtype}" for rtype in RESOURCE_TYPES)
+        counts = ", ".join(
+            f"{store.count(rtype)} {rtype}" for rtype in RESOURCE_TYPES if rtype != "Group"
+        )
         self.stdout.write(f"registered {client.client_id}; synthetic data: {counts}")
+        self.stdout.write(
+            f"Groups {', '.join(GROUP_IDS)} (built from the patients when read); Backend "
+            f"Services client {DEMO_BACKEND_CLIENT_ID} (extraction: manage.py extract "
+            "--connection sandbox --full --wait)"
+        )
 
     def _register_backend(self, options: dict[str, Any]) -> None:
         url, file = options["backend_jwks_url"], options["backend_jwks_file"]

@@ -13,6 +13,15 @@ from smart.scopes import LaunchKind
 from smartapp.registry import RegistrationError, register_connection
 
 
+def _read(path: Path | None, flag: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{flag}: cannot read {path} ({type(exc).__name__})") from exc
+
+
 class Command(BaseCommand):
     help = "Register or update an EHR connection (one per organisation)."
 
@@ -66,7 +75,8 @@ class Command(BaseCommand):
         backend.add_argument(
             "--system-scopes",
             default=None,
-            help="system/ scopes to ask for (default: read of every summary type)",
+            help="system/ scopes to ask for (default: read of every type the canonical store "
+            "keeps, and Group)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -77,8 +87,10 @@ class Command(BaseCommand):
             if options["private_key"]
             else "none"
         )
-        pem = options["private_key"].read_text() if options["private_key"] else None
-        backend_pem = options["backend_key"].read_text() if options["backend_key"] else None
+        if options["backend_client_id"] and not options["backend_key"]:
+            raise CommandError("--backend-client-id needs --backend-key (the backend client's key)")
+        pem = _read(options["private_key"], "--private-key")
+        backend_pem = _read(options["backend_key"], "--backend-key")
         backend_id = (options["backend_client_id"] or options["client_id"]) if backend_pem else None
         scopes = {
             kind: options[f"scopes_{kind.value}"]

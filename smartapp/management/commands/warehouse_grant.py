@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from smartapp.models import EhrConnection
 from smartapp.warehouse.grants import RoleRefused, grant_reporting, revoke_reporting
@@ -41,6 +42,11 @@ class Command(BaseCommand):
         else:
             verb = "now reads" if result.changed else "already reads"
         self.stdout.write(f"{role} {verb} the warehouse rows of {slug} ({tenant.pk})")
+        if connection.vendor != "postgresql":
+            self.stdout.write(
+                "note: this database has no roles or row-level security (SQLite, the demo): "
+                "the mapping is recorded but protects nothing until the store is on PostgreSQL"
+            )
         for statement in result.ran:
             self.stdout.write(f"ran: {statement}")
         if result.for_dba:

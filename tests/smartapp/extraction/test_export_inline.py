@@ -291,3 +291,8 @@ def test_a_status_check_that_keeps_failing_in_unexpected_ways_ends_the_job(
     assert (job.state, job.error_code) == ("failed", "export_failed")
     assert job.error_detail == "status: RuntimeError"
     assert job.poll_failures == jobs.STATUS_FAILURES - 1
+
+
+def test_an_unknown_group_is_said_to_be_one(backend_connection: Any) -> None:
+    job = run(backend_connection(), level=bulk.ExportLevel.GROUP, group_id="no-such-group")
+    assert (job.state, job.error_code) == ("failed", "group_not_found")
