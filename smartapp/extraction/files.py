@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -314,8 +314,3 @@ def _give_up_on_crashing_files(now: datetime) -> None:
         )
         if gave_up:
             jobs.files_changed(str(job_id))
-
-
-def pending_file_ids(job: ExtractionJob) -> Sequence[str]:
-    pending = job.files.filter(state=FileState.PENDING)
-    return [str(pk) for pk in pending.values_list("pk", flat=True)]
