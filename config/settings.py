@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "smartapp",
     # The canonical clinical store that extraction fills (docs/extraction.md).
     "smartapp.warehouse",
+    # Clients of the use-case API and their tokens (docs/api.md).
+    "smartapp.api_clients",
     "portal",
 ]
 # The sandbox EHR is for development and QA: installed only when DEBUG is on (the demo) or by

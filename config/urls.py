@@ -3,7 +3,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api import main as api_v1
 from smartapp import health, views
+from smartapp.api_clients import oauth as api_oauth
 from smartapp.observability import endpoint as metrics_endpoint
 from smartapp.qa import views as qa_views
 
@@ -21,5 +23,10 @@ urlpatterns = [
     path("qa/check", qa_views.check, name="qa-check"),
     path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("admin/", admin.site.urls),
+    # The use-case API (docs/api.md); the reference page before ninja's own paths.
+    path("api/v1/docs", api_v1.reference, name="api-v1-reference"),
+    path("api/v1/oauth/token", api_oauth.token, name="api-v1-token"),
+    path("staff/api-clients/", include("smartapp.api_clients.urls")),
+    path("api/v1/", api_v1.api.urls),
     path("", include("portal.urls")),
 ]

@@ -44,6 +44,7 @@ from smartapp.models import Launch
 from smartapp.observability import metrics, tracing
 from smartapp.summary import cache as section_cache
 from smartapp.summary import sections
+from smartapp.summary.builders import Fetch as SectionFetch
 from smartapp.summary.contract import (
     SCHEMA_VERSION,
     PatientSummary,
@@ -62,8 +63,9 @@ UNAVAILABLE_REASONS = {
 }
 
 
-def _build(name: str, fetch: Fetch) -> Section:
-    """One section, with EHR trouble turned into a user-safe `unavailable` section."""
+def build_section(name: str, fetch: SectionFetch) -> Section:
+    """One section, with EHR trouble turned into a user-safe `unavailable` section (`fetch`
+    asks the EHR, or the canonical store: smartapp/warehouse/summary.py)."""
     try:
         return sections.spec_for(name).builder(fetch)
     except GrantLost:
@@ -121,7 +123,7 @@ def _tracked(name: str, fetch: Fetch) -> Section:
     try:
         with tracing.tracer().start_as_current_span(f"section {name}") as span:
             span.set_attribute("smartapp.section", name)
-            section = _build(name, fetch)
+            section = build_section(name, fetch)
             span.set_attribute("smartapp.section.status", section.status.value)
             return section
     finally:

@@ -1,0 +1,111 @@
+"""The use-case API, version 1: one django-ninja `NinjaAPI` at /api/v1/ (docs/api.md).
+
+Why django-ninja (with pydantic) rather than DRF + drf-spectacular: the schemas are typed
+classes checked by mypy, the same style as the rest of the code's frozen dataclasses; the
+OpenAPI document is generated from them, as OpenAPI 3.1 (drf-spectacular writes 3.0 by
+default); and a read-only API over services needs none of DRF's serializers, viewsets or
+permission classes.
+
+Served here: the browser's calls (api/browser.py), the service clients' calls
+(api/service.py), the OpenAPI document at /api/v1/openapi.json and its reference page at
+/api/v1/docs (rendered on the server from the document: no script, no CDN). The token
+endpoint for service clients is a plain Django view (smartapp/api_clients/oauth.py) at
+/api/v1/oauth/token. Every error is a problem details body (api/problems.py).
+
+No CORS: nothing here ever sets `Access-Control-Allow-*`, so other origins' scripts cannot
+read an answer, and the browser's anti-forgery header cannot be sent cross-origin (a
+preflight that nobody grants).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from ninja import NinjaAPI
+
+from api import browser, problems, service
+from smart import errors as app_errors
+
+DESCRIPTION = """Read-only JSON over the patient summary contract.
+
+- **Browser** calls (the app's own pages): the launch's session cookie plus the header
+  `X-CSRF: 1`, same origin only.
+- **Service clients** (other products): `Authorization: Bearer <token>`, the token from
+  `POST /api/v1/oauth/token` (OAuth 2.0 client credentials), bound to tenants and scopes.
+
+Errors are RFC 9457 problem details. Lists are paged by `cursor`. Answers carry an `ETag`;
+send it back in `If-None-Match` for a `304` when nothing changed.
+"""
+
+
+class Api(NinjaAPI):
+    """Error answers documented as `application/problem+json`, which is what they are."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        document = super().get_openapi_schema(*args, **kwargs)
+        for methods in document["paths"].values():
+            for operation in methods.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        answer["content"] = {problems.PROBLEM_TYPE: content["application/json"]}
+        return document
+
+
+api = Api(
+    title="SMART patient summary API",
+    version="1.0.0",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    docs_url=None,
+)
+api.add_router("/", browser.router)
+api.add_router("/", service.router)
+for exception_class, handler in problems.HANDLERS:
+    api.add_exception_handler(exception_class, handler)
+
+
+def _codes() -> list[tuple[str, str]]:
+    """Every code a problem may carry: the API's own and the app's error classes'."""
+    found = dict(problems.API_CODES)
+    pending: list[type[app_errors.SmartAppError]] = [app_errors.SmartAppError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, f"{cls.title}. {cls.message}")
+        pending.extend(cls.__subclasses__())
+    return sorted(found.items())
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    shown = []
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            shown.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "id": operation.get("operationId", ""),
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": operation.get("parameters", []),
+                    "security": sorted({k for s in operation.get("security", []) for k in s}),
+                    "tag": (operation.get("tags") or [""])[0],
+                }
+            )
+    return shown
+
+
+@require_GET
+def reference(request: HttpRequest) -> HttpResponse:
+    """The API reference, rendered from the OpenAPI document (no script)."""
+    document = api.get_openapi_schema()
+    context = {
+        "document": document,
+        "operations": _operations(document),
+        "schemas": sorted(document.get("components", {}).get("schemas", {})),
+        "codes": _codes(),
+    }
+    return render(request, "api/reference.html", context)

@@ -1,0 +1,142 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), with the app's codes.
+
+Every error the API can answer goes through `problem`: the app's own `SmartAppError`s keep
+their code, status and user-safe message (never `detail`, which is for the log); the API's own
+refusals are `ApiProblem`s. `type` points at the code's entry on the reference page
+(/api/v1/docs#<code>), `instance` carries the request id a support desk asks for. Nothing here
+carries a token, a query value or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from smart.errors import SmartAppError
+from smartapp.request_id import current_request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+DOCS_PATH = "/api/v1/docs"
+
+# The API's own codes (the app's SmartAppError codes are listed from their classes).
+API_CODES: dict[str, str] = {
+    "antiforgery_header_required": "A browser call without the `X-CSRF: 1` header, or one a "
+    "browser marked cross-site (`Sec-Fetch-Site`).",
+    "not_authenticated": "No valid access token: none was sent, it expired, or its client was "
+    "revoked or rotated. Ask the token endpoint for a new one.",
+    "insufficient_scope": "The client's token does not carry the scope this call needs.",
+    "not_found": "No such resource here, or not one this caller may see.",
+    "invalid_request": "A parameter is missing, malformed or out of range.",
+    "invalid_cursor": "The `cursor` was not one this API issued for this query.",
+    "no_patient": "The launch has no patient yet (a provider launch: pick one first).",
+    "not_a_provider_launch": "Patient search is for provider launches that may choose patients.",
+    "rate_limited": "Too many calls: wait for `Retry-After` seconds.",
+    "internal_error": "The app failed. The request id identifies it to support.",
+}
+
+
+class ApiProblem(Exception):
+    """One of the API's own refusals (API_CODES)."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        assert code in API_CODES, code
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.headers = headers or {}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    next_step: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": f"{DOCS_PATH}#{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": f"urn:request:{current_request_id()}",
+    }
+    if next_step:
+        body["next_step"] = next_step
+    response = HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_TYPE)
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def from_api_problem(request: HttpRequest, error: ApiProblem) -> HttpResponse:
+    return problem(error.status, error.code, error.title, error.detail, headers=error.headers)
+
+
+def from_app_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
+    log.info("api refused", extra={"error_code": error.code, "detail": error.detail})
+    headers = {}
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after:
+        headers["Retry-After"] = str(int(retry_after))
+    return problem(
+        error.status,
+        error.code,
+        error.title,
+        error.message,
+        next_step=error.next_step.value,
+        headers=headers,
+    )
+
+
+def from_not_found(request: HttpRequest, error: Exception) -> HttpResponse:
+    return problem(404, "not_found", "Not found", "No such resource here.")
+
+
+def from_validation(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    # Where the input was wrong, never what it held (it may be PHI, or a token).
+    places = sorted({".".join(str(p) for p in e.get("loc", ())) for e in error.errors})
+    detail = "Check these parameters: " + ", ".join(places) if places else "Check the request."
+    return problem(422, "invalid_request", "Invalid request", detail)
+
+
+def from_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 401 or isinstance(error, AuthenticationError):
+        return not_authenticated()
+    return problem(error.status_code, "invalid_request", "Invalid request", "Check the request.")
+
+
+def not_authenticated() -> HttpResponse:
+    return problem(
+        401,
+        "not_authenticated",
+        "Not signed in",
+        API_CODES["not_authenticated"],
+        headers={"WWW-Authenticate": 'Bearer realm="smartapp-api"'},
+    )
+
+
+def from_anything(request: HttpRequest, error: Exception) -> HttpResponse:
+    log.exception("api failed")
+    return problem(500, "internal_error", "The app failed", API_CODES["internal_error"])
+
+
+HANDLERS: tuple[tuple[type[Exception], Any], ...] = (
+    (ApiProblem, from_api_problem),
+    (SmartAppError, from_app_error),
+    (Http404, from_not_found),
+    (ValidationError, from_validation),
+    (AuthenticationError, lambda request, error: not_authenticated()),
+    (HttpError, from_http_error),
+    (Exception, from_anything),
+)

@@ -1,0 +1,148 @@
+"""Other products' calls: a service client's token (api/auth.py), one tenant at a time.
+
+A tenant is an EHR connection, named by its slug. A client bound to other tenants, a tenant
+that does not exist and a patient the tenant does not hold all answer the same 404: a client
+learns nothing about tenants it was not given. The data is the canonical store's
+(smartapp/warehouse/summary.py: the summary's own builders over the rows extraction loaded),
+read inside `tenant_session`, where PostgreSQL's row level security shows only the client's
+tenants' rows whatever a query asks (smartapp/warehouse/api_access.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Query, Router
+from pydantic import BaseModel, Field
+
+from api import cursor, schemas, summaries
+from api.auth import ServiceBearer, require_scope
+from api.cursor import DEFAULT_LIMIT, MAX_LIMIT
+from api.http import respond
+from smartapp.api_clients.bearer import ClientGrant
+from smartapp.audit import service_access
+from smartapp.fhir.resources import parse
+from smartapp.summary.demographics import demographics
+from smartapp.warehouse import api_access
+from smartapp.warehouse.models import MODELS
+from smartapp.warehouse.summary import has_patient, store_summary
+
+router = Router(auth=ServiceBearer(), tags=["Service clients (canonical store)"])
+ERRORS = schemas.ERRORS
+
+
+def _tenant(grant: ClientGrant, slug: str) -> uuid.UUID:
+    for connection_id, bound in zip(grant.connection_ids, grant.connection_slugs, strict=True):
+        if bound == slug:
+            return connection_id
+    raise Http404
+
+
+@contextmanager
+def _reading(
+    request: HttpRequest, scope: str, tenant: str, patient_id: str | None, what: str
+) -> Iterator[uuid.UUID]:
+    """The tenant's id, inside its tenant session, the access audited; 404 for a patient the
+    tenant does not hold."""
+    grant = require_scope(request, scope)
+    connection_id = _tenant(grant, tenant)
+    with (
+        service_access.accessed(request, grant, tenant, patient_id or "", what),
+        api_access.tenant_session([connection_id]),
+    ):
+        if patient_id is not None and not has_patient(connection_id, patient_id):
+            raise Http404
+        yield connection_id
+
+
+class PatientsQuery(BaseModel):
+    cursor: str | None = Field(None, max_length=500, description="from `page.next_cursor`")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+@router.get(
+    "/tenants/{tenant}/patients",
+    response={200: schemas.PatientList, 304: None, **ERRORS},
+    url_name="tenant-patients",
+)
+def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> HttpResponse:
+    """The tenant's patients in the store (scope `patients.read`), by id, a page at a time."""
+    with _reading(request, "patients.read", tenant, None, "api:patients") as connection_id:
+        rows = MODELS["Patient"].objects.filter(
+            connection_id=connection_id, deleted_at_source__isnull=True
+        )
+        start = cursor.decode(query.cursor, request.path, {})
+        total = rows.count()
+        shown = list(rows.order_by("resource_id")[start : start + query.limit])
+    today = date.today()
+    matches = []
+    for row in shown:
+        model = parse(row.source)
+        if model is not None:
+            about = schemas.DemographicsOut.model_validate(demographics(model, today))
+            matches.append(schemas.PatientMatch(id=row.resource_id, demographics=about))
+    end = start + query.limit
+    following = cursor.encode(end, request.path, {}) if end < total else None
+    return respond(
+        request,
+        schemas.PatientList(
+            patients=matches, page=schemas.Page(next_cursor=following, total=total)
+        ),
+    )
+
+
+@router.get(
+    "/tenants/{tenant}/patients/{patient_id}/summary",
+    response={200: schemas.SummaryOut, 304: None, **ERRORS},
+    url_name="tenant-summary",
+)
+def summary(request: HttpRequest, tenant: str, patient_id: str) -> HttpResponse:
+    """A patient's whole summary from the store (scope `summary.read`)."""
+    with _reading(request, "summary.read", tenant, patient_id, "api:summary") as connection_id:
+        built = store_summary(connection_id, patient_id)
+    return respond(request, summaries.summary_out(built, "store", tenant))
+
+
+class ResultsQuery(BaseModel):
+    category: summaries.Category | None = None
+    code: str | None = Field(None, max_length=100, description="a code of the result (LOINC)")
+
+
+@router.get(
+    "/tenants/{tenant}/patients/{patient_id}/results",
+    response={200: schemas.ResultsOut, 304: None, **ERRORS},
+    url_name="tenant-results",
+)
+def results(
+    request: HttpRequest, tenant: str, patient_id: str, query: Query[ResultsQuery]
+) -> HttpResponse:
+    """The latest result of each kind from the store (scope `results.read`)."""
+    with _reading(request, "results.read", tenant, patient_id, "api:results") as connection_id:
+        built = store_summary(connection_id, patient_id, ("vitals", "labs"))
+    return respond(
+        request, summaries.latest_results(built, "store", tenant, query.category, query.code)
+    )
+
+
+class MedicationsQuery(BaseModel):
+    status: str | None = Field(None, max_length=40, description="e.g. active, on-hold")
+
+
+@router.get(
+    "/tenants/{tenant}/patients/{patient_id}/medications",
+    response={200: schemas.MedicationsOut, 304: None, **ERRORS},
+    url_name="tenant-medications",
+)
+def medications(
+    request: HttpRequest, tenant: str, patient_id: str, query: Query[MedicationsQuery]
+) -> HttpResponse:
+    """Current medications with their status from the store (scope `medications.read`)."""
+    with _reading(
+        request, "medications.read", tenant, patient_id, "api:medications"
+    ) as connection_id:
+        built = store_summary(connection_id, patient_id, ("medications",))
+    return respond(request, summaries.medications(built, "store", tenant, query.status))
