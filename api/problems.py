@@ -16,7 +16,9 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from api.http import version_headers
 from smart.errors import SmartAppError
+from smartapp import availability
 from smartapp.request_id import current_request_id
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def problem(
     response["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response[name] = value
-    return response
+    return version_headers(response)
 
 
 def from_api_problem(request: HttpRequest, error: ApiProblem) -> HttpResponse:
@@ -127,6 +129,10 @@ def not_authenticated() -> HttpResponse:
 
 
 def from_anything(request: HttpRequest, error: Exception) -> HttpResponse:
+    service = availability.outage_of(error)
+    if service is not None:  # the database or cache is out of reach: 503, try again
+        availability.note(service, error)
+        return from_app_error(request, availability.ServiceUnavailable(service))
     log.exception("api failed")
     return problem(500, "internal_error", "The app failed", API_CODES["internal_error"])
 

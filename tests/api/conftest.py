@@ -1,0 +1,43 @@
+"""A launch the API can be called for: real HTTP to the sandbox, the app's test client holding
+the launch's cookie (tests/fixtures/app.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from smartapp.models import Launch
+
+CSRF = {"HTTP_X_CSRF": "1"}
+
+
+@dataclass
+class Launched:
+    client: Client
+    launch: Launch
+
+    @property
+    def base(self) -> str:
+        return f"/api/v1/launches/{self.launch.handle}"
+
+    def get(self, path: str, data: dict[str, Any] | None = None, **headers: Any) -> Any:
+        return self.client.get(self.base + path, data or {}, **{**CSRF, **headers})
+
+
+@pytest.fixture
+def launched(sandbox: Any, connect: Any, browser: Any) -> Callable[..., Launched]:
+    """`launched(patient="pat-03", **sandbox_options)`: an EHR launch, cache cleared."""
+
+    def make(patient: str = "pat-03", **options: Any) -> Launched:
+        connection = connect(**options)
+        page = browser.launch(browser.start_ehr(connection, patient=patient))
+        assert page.status_code == 200
+        cache.clear()
+        return Launched(browser.client, Launch.objects.get(patient_id=patient))
+
+    return make
