@@ -65,9 +65,7 @@ def test_no_api_answer_carries_a_token(launched) -> None:
         a.content.decode() + "\n" + "\n".join(f"{k}: {v}" for k, v in a.headers.items())
         for a in answers
     )
-    tokens = [
-        t for row in Token.objects.all() for t in (row.access_token, row.refresh_token) if t
-    ]
+    tokens = [t for row in Token.objects.all() for t in (row.access_token, row.refresh_token) if t]
     assert tokens, "the launch's tokens should be known to the sandbox"
     assert [t[:8] for t in tokens if t in material] == []
     assert "pat-03" in material  # the scan read real answers
