@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from smartapp.models import Launch
+from tests.api.clients import Tenants, tenants_fixture
 
 CSRF = {"HTTP_X_CSRF": "1"}
 
@@ -41,3 +42,10 @@ def launched(sandbox: Any, connect: Any, browser: Any) -> Callable[..., Launched
         return Launched(browser.client, Launch.objects.get(patient_id=patient))
 
     return make
+
+
+@pytest.fixture
+def tenants(sandbox: Any, backend_connection: Any) -> Tenants:
+    """Tenant A (`tenant-a`, a real extraction from the sandbox: pat-03 and the others) and
+    tenant B (`tenant-b`, one Synthea patient loaded into the store)."""
+    return tenants_fixture(sandbox, backend_connection)

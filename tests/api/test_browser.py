@@ -17,7 +17,8 @@ def problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content[:300]
     assert response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)
-    assert body["code"] == code and body["status"] == status
+    assert body["code"] == code
+    assert body["status"] == status
     assert body["type"].endswith(f"#{code}")
     return body
 
@@ -42,7 +43,8 @@ def test_summary_is_the_contract_as_json_with_an_etag(launched) -> None:
             assert section["provenance"]["retrieved_at"]
     # The same answer again: 304 with no body for a client that kept the ETag.
     again = app.get("/summary", HTTP_IF_NONE_MATCH=answer["ETag"])
-    assert again.status_code == 304 and again.content == b""
+    assert again.status_code == 304
+    assert again.content == b""
     assert again["ETag"] == answer["ETag"]
     assert app.get("/summary", HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
@@ -108,7 +110,8 @@ def test_section_pages_walk_the_whole_list_by_cursor(launched) -> None:
     whole = app.get("/sections/labs", {"limit": 200}).json()
     assert whole["page"]["next_cursor"] is None
     items = whole["section"]["items"]
-    assert len(items) > 3 and whole["page"]["total"] == len(items)
+    assert len(items) > 3
+    assert whole["page"]["total"] == len(items)
     walked, cursor = [], None
     while True:
         page = app.get("/sections/labs", {"limit": 2, **({"cursor": cursor} if cursor else {})})
@@ -136,14 +139,17 @@ def test_bad_parameters_are_problems_not_errors(launched) -> None:
 def test_latest_results_by_category_and_code(launched) -> None:
     app = launched()
     both = app.get("/results").json()
-    assert both["vitals"] and both["labs"]
+    assert both["vitals"]
+    assert both["labs"]
     assert [s["name"] for s in both["sections"]] == ["vitals", "labs"]
     assert all(s["items"] == [] for s in both["sections"])
     vitals = app.get("/results", {"category": "vital-signs"}).json()
-    assert vitals["labs"] == [] and vitals["vitals"] == both["vitals"]
+    assert vitals["labs"] == []
+    assert vitals["vitals"] == both["vitals"]
     code = both["vitals"][0]["code"]
     one = app.get("/results", {"code": code}).json()
-    assert one["vitals"] and all(v["code"] == code for v in one["vitals"])
+    assert one["vitals"]
+    assert all(v["code"] == code for v in one["vitals"])
     assert app.get("/results", {"code": "no-such-code"}).json()["vitals"] == []
 
 
@@ -153,9 +159,11 @@ def test_medications_with_status(launched) -> None:
     assert body["medications"], body
     status = body["medications"][0]["status"]
     narrowed = app.get("/medications", {"status": status}).json()["medications"]
-    assert narrowed and all(m["status"] == status for m in narrowed)
+    assert narrowed
+    assert all(m["status"] == status for m in narrowed)
     assert app.get("/medications", {"status": "no-such"}).json()["medications"] == []
-    assert body["section"]["name"] == "medications" and body["section"]["items"] == []
+    assert body["section"]["name"] == "medications"
+    assert body["section"]["items"] == []
 
 
 def test_patient_search_is_for_provider_launches(launched) -> None:
@@ -168,7 +176,8 @@ def test_every_api_read_is_on_the_audit_trail(launched) -> None:
     assert not AccessRecord.objects.filter(what="api:summary").exists()
     assert app.get("/summary").status_code == 200
     record = AccessRecord.objects.get(what="api:summary")
-    assert record.patient_id == "pat-03" and record.outcome == "success"
+    assert record.patient_id == "pat-03"
+    assert record.outcome == "success"
     assert record.launch_id == Launch.objects.get().id
 
 

@@ -5,81 +5,14 @@ Synthea patient (tenant B)."""
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from sandbox.fhir_store import bundle_resources
 from smartapp.api_clients import credentials
-from smartapp.api_clients.models import ApiClient
-from smartapp.models import EhrConnection
-from smartapp.registry import register_connection
-from smartapp.warehouse.canonical import SUPPORTED_TYPES, canonical_row
-from smartapp.warehouse.load import Provenance, load
-from tests.fixtures.extraction import run
+from tests.api.clients import call, issued, token_for
 
 pytestmark = [pytest.mark.postgres]
-
-SYNTHEA = Path(__file__).resolve().parents[2] / "../shared/fixtures/synthea-r4"
-ALL_SCOPES = ("summary.read", "results.read", "medications.read", "patients.read")
-
-
-def synthea_bundle() -> dict:
-    path = sorted(SYNTHEA.glob("*.json"))[0]
-    return json.loads(path.read_text())
-
-
-@dataclass
-class Tenants:
-    a: EhrConnection
-    b: EhrConnection
-    b_patient: str
-
-
-@pytest.fixture
-def tenants(sandbox, backend_connection) -> Tenants:
-    a = backend_connection(slug="tenant-a", latency_ms=1)  # its own iss: launches use the plain one
-    assert run(a).state == "done"
-    b = register_connection(
-        slug="tenant-b",
-        name="Tenant B",
-        iss="https://b.example/fhir",
-        client_id="unused",
-        client_auth="none",
-    )
-    resources = [
-        r for r in bundle_resources(synthea_bundle()) if r["resourceType"] in SUPPORTED_TYPES
-    ]
-    provenance = Provenance(b.id, uuid.uuid4(), timezone.now(), "https://b.example/fhir", "test")
-    load([canonical_row(r) for r in resources], provenance, track_seen=False)
-    patient = next(r["id"] for r in resources if r["resourceType"] == "Patient")
-    return Tenants(a, b, patient)
-
-
-def token_for(client_id: str, secret: str, **form: str) -> str:
-    body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    answer = Client().post(
-        "/api/v1/oauth/token",
-        urlencode({**body, **form}),
-        content_type="application/x-www-form-urlencoded",
-        secure=True,
-    )
-    assert answer.status_code == 200, answer.content
-    return answer.json()["access_token"]
-
-
-def call(token: str, path: str, **params: str):
-    return Client().get(f"/api/v1{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def issued(slugs: tuple[str, ...], scopes=ALL_SCOPES, **options) -> tuple[ApiClient, str]:
-    client, secret = credentials.issue("Test product", list(slugs), list(scopes), **options)
-    return client, token_for(client.client_id, secret)
 
 
 def test_a_client_reads_its_tenants_store(tenants) -> None:
@@ -92,9 +25,8 @@ def test_a_client_reads_its_tenants_store(tenants) -> None:
         assert section["provenance"]["source"] == "store"
         assert section["provenance"]["connection"] == "tenant-a"
     assert body["sections"]["demographics"]["items"][0]["name"]
-    assert (
-        body["sections"]["labs"]["items"] and body["sections"]["labs"]["provenance"]["retrieved_at"]
-    )
+    assert body["sections"]["labs"]["items"]
+    assert body["sections"]["labs"]["provenance"]["retrieved_at"]
     again = Client().get(
         "/api/v1/tenants/tenant-a/patients/pat-03/summary",
         HTTP_AUTHORIZATION=f"Bearer {token}",
@@ -141,7 +73,8 @@ def test_patients_page_by_cursor(tenants) -> None:
     _, token = issued(("tenant-a",))
     whole = call(token, "/tenants/tenant-a/patients", limit="200").json()
     ids = [p["id"] for p in whole["patients"]]
-    assert "pat-03" in ids and whole["page"]["total"] == len(ids)
+    assert "pat-03" in ids
+    assert whole["page"]["total"] == len(ids)
     walked, cursor = [], None
     while True:
         params = {"limit": "3", **({"cursor": cursor} if cursor else {})}
@@ -157,7 +90,8 @@ def test_scopes_limit_what_a_client_reads(tenants) -> None:
     _, token = issued(("tenant-a",), scopes=("results.read",))
     assert call(token, "/tenants/tenant-a/patients/pat-03/results").status_code == 200
     refused = call(token, "/tenants/tenant-a/patients/pat-03/summary")
-    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
     assert "insufficient_scope" in refused["WWW-Authenticate"]
     meds = call(token, "/tenants/tenant-a/patients/pat-03/medications")
     assert meds.status_code == 403
