@@ -9,7 +9,6 @@ carries a token, a query value or a stack trace.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -18,13 +17,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.http import version_headers
 from smart.errors import SmartAppError
-from smartapp import availability
-from smartapp.request_id import current_request_id
+from smartapp import availability, problem_details
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPE = "application/problem+json"
-DOCS_PATH = "/api/v1/docs"
+PROBLEM_TYPE = problem_details.PROBLEM_TYPE
 
 # The API's own codes (the app's SmartAppError codes are listed from their classes).
 API_CODES: dict[str, str] = {
@@ -64,21 +61,10 @@ def problem(
     next_step: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
-    body: dict[str, Any] = {
-        "type": f"{DOCS_PATH}#{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "instance": f"urn:request:{current_request_id()}",
-    }
-    if next_step:
-        body["next_step"] = next_step
-    response = HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_TYPE)
-    response["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return version_headers(response)
+    answer = problem_details.response(
+        status, code, title, detail, next_step=next_step, headers=headers
+    )
+    return version_headers(answer)
 
 
 def from_api_problem(request: HttpRequest, error: ApiProblem) -> HttpResponse:
@@ -87,18 +73,7 @@ def from_api_problem(request: HttpRequest, error: ApiProblem) -> HttpResponse:
 
 def from_app_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
     log.info("api refused", extra={"error_code": error.code, "detail": error.detail})
-    headers = {}
-    retry_after = getattr(error, "retry_after_s", None)
-    if retry_after:
-        headers["Retry-After"] = str(int(retry_after))
-    return problem(
-        error.status,
-        error.code,
-        error.title,
-        error.message,
-        next_step=error.next_step.value,
-        headers=headers,
-    )
+    return version_headers(problem_details.for_error(error))
 
 
 def from_not_found(request: HttpRequest, error: Exception) -> HttpResponse:

@@ -72,7 +72,7 @@ class PatientsQuery(BaseModel):
 def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> HttpResponse:
     """The tenant's patients in the store (scope `patients.read`), by id, a page at a time."""
     with _reading(request, "patients.read", tenant, None, "api:patients") as connection_id:
-        rows = MODELS["Patient"].objects.filter(
+        rows = MODELS["Patient"]._default_manager.filter(
             connection_id=connection_id, deleted_at_source__isnull=True
         )
         start = cursor.decode(query.cursor, request.path, {})

@@ -27,16 +27,20 @@ def section_out(
     schema = schemas.SECTION_SCHEMAS[section.name]
     item_schema = schemas.ITEM_SCHEMAS[section.name]
     shown = section.items if items is None else items
-    return schema(
-        name=section.name,
-        title=str(registry.spec_for(section.name).title),
-        status=section.status.value,
-        reason=section.reason,
-        truncated=section.truncated,
-        provenance=schemas.Provenance(
-            source=source, connection=connection, retrieved_at=section.retrieved_at
-        ),
-        items=[item_schema.model_validate(item) for item in shown],
+    return schema.model_validate(
+        {
+            "name": section.name,
+            "title": str(registry.spec_for(section.name).title),
+            "status": section.status.value,
+            "reason": section.reason,
+            "truncated": section.truncated,
+            "provenance": {
+                "source": source,
+                "connection": connection,
+                "retrieved_at": section.retrieved_at,
+            },
+            "items": [item_schema.model_validate(item) for item in shown],
+        }
     )
 
 

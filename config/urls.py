@@ -30,3 +30,8 @@ urlpatterns = [
     path("api/v1/", api_v1.api.urls),
     path("", include("portal.urls")),
 ]
+
+handler400 = "smartapp.error_handlers.bad_request"
+handler403 = "smartapp.error_handlers.permission_denied"
+handler404 = "smartapp.error_handlers.page_not_found"
+handler500 = "smartapp.error_handlers.server_error"

@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_redis.exceptions import ConnectionInterrupted
 
 from smart.errors import NextStep, SmartAppError
+from smartapp import problem_details
 from smartapp.clock import clock
 from smartapp.middleware import framing_csp, render_error
 from smartapp.request_id import current_request_id
@@ -114,7 +115,9 @@ def unavailable_response(request: HttpRequest, service: str) -> HttpResponse:
     named to the caller (/readyz tells operators)."""
     error = ServiceUnavailable(service)
     response: HttpResponse
-    if wants_json(request):
+    if problem_details.is_api(request):
+        response = problem_details.for_error(error)
+    elif wants_json(request):
         body = {"status": "unavailable", "error": error.code, "request_id": current_request_id()}
         response = JsonResponse(body, status=503)
         response["Cache-Control"] = "no-store"

@@ -23,12 +23,14 @@ from http.cookies import Morsel
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 
 from smart.errors import BadInput, NextStep, SmartAppError
+from smartapp import problem_details
 from smartapp.launches.browser import COOKIE_PREFIX as LAUNCH_COOKIE_PREFIX
 from smartapp.qa.access import qa_allowed
 from smartapp.request_id import current_request_id
@@ -43,6 +45,8 @@ BASE_CSP = (
 
 
 def render_error(request: HttpRequest, error: SmartAppError) -> HttpResponse:
+    if problem_details.is_api(request):  # JSON callers get problem details, not the page
+        return problem_details.for_error(error)
     context = {
         "error": error,
         "relaunch": error.next_step == NextStep.RELAUNCH,
@@ -97,7 +101,7 @@ class RejectNulMiddleware:
         if request.method == "POST" and request.content_type in FORM_TYPES:
             try:
                 values += _fields(request.POST)
-            except MultiPartParserError:
+            except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent):
                 return render_error(request, BadInput("a form body that cannot be read"))
         if any("\x00" in value for value in values):
             return render_error(request, BadInput("NUL byte in the request"))

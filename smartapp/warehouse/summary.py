@@ -34,11 +34,12 @@ MAX_ROWS = 1000  # of one type for one patient; past this a section is `partial`
 
 
 def _categories(resource: Json) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for concept in resource.get("category") or ():
         if isinstance(concept, dict):
-            found |= {c.get("code") for c in concept.get("coding") or () if isinstance(c, dict)}
-    return found - {None}
+            codings = concept.get("coding") or ()
+            found |= {c["code"] for c in codings if isinstance(c, dict) and c.get("code")}
+    return found
 
 
 class StoreFetch:
@@ -55,7 +56,7 @@ class StoreFetch:
         return self._patient
 
     def _rows(self, rtype: str) -> QuerySet[ClinicalRow]:
-        return MODELS[rtype].objects.filter(  # type: ignore[no-any-return]
+        return MODELS[rtype]._default_manager.filter(
             connection_id=self.connection_id, deleted_at_source__isnull=True
         )
 
@@ -102,13 +103,10 @@ class StoreFetch:
 
 
 def has_patient(connection_id: uuid.UUID, patient_id: str) -> bool:
-    return (
-        MODELS["Patient"]
-        .objects.filter(
-            connection_id=connection_id, resource_id=patient_id, deleted_at_source__isnull=True
-        )
-        .exists()
+    rows = MODELS["Patient"]._default_manager.filter(
+        connection_id=connection_id, resource_id=patient_id, deleted_at_source__isnull=True
     )
+    return bool(rows.exists())
 
 
 def store_summary(

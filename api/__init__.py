@@ -1,0 +1,1 @@
+"""The use-case API, version 1 (docs/api.md)."""
