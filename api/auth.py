@@ -22,6 +22,7 @@ from ninja.security import APIKeyHeader, HttpBearer
 from api.problems import ApiProblem
 from smartapp.api_clients import bearer, rate_limit
 from smartapp.api_clients.bearer import ClientGrant
+from smartapp.observability import metrics
 
 ANTIFORGERY_HEADER = "X-CSRF"
 
@@ -63,8 +64,11 @@ class ServiceBearer(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ClientGrant | None:
         grant = bearer.grant_for(token)
         if grant is None:
+            metrics.API_CALLS.labels(metrics.UNKNOWN, "refused").inc()
             return None
         wait = rate_limit.retry_after(grant)
+        outcome = "accepted" if wait is None else "rate_limited"
+        metrics.API_CALLS.labels(grant.client_id, outcome).inc()
         if wait is not None:
             raise ApiProblem(
                 429,

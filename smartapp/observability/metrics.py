@@ -133,3 +133,14 @@ LAUNCH_STEPS_DROPPED = Counter(
     "Launch debugger steps not kept: over a launch's cap, or a full write queue.",
     ["reason"],
 )
+
+# --- the use-case API -----------------------------------------------------------------------
+
+# The client label is the API client's id (a product, issued by staff: a handful), never a
+# user, a patient or a token; "unknown" for a token that named no live client.
+API_CALLS = Counter(
+    "smartapp_api_calls",
+    "Service-client calls of the use-case API, by client and outcome "
+    "(accepted, rate_limited, refused).",
+    ["client", "outcome"],
+)

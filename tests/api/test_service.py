@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from smartapp.api_clients import credentials
+from smartapp.observability import metrics
 from tests.api.clients import call, issued, token_for
 
 pytestmark = [pytest.mark.postgres]
@@ -127,12 +128,15 @@ def test_a_rotated_secret_ends_the_old_tokens(tenants) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(tenants) -> None:
-    _, token = issued(("tenant-a",), rate_limit=3)
+    client, token = issued(("tenant-a",), rate_limit=3)
+    counted = metrics.API_CALLS.labels(client.client_id, "rate_limited")
+    before = counted._value.get()
     statuses = [call(token, "/tenants/tenant-a/patients").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     limited = call(token, "/tenants/tenant-a/patients")
     assert limited.json()["code"] == "rate_limited"
     assert 1 <= int(limited["Retry-After"]) <= 60
+    assert counted._value.get() == before + 2  # metrics per client
 
 
 def test_no_token_no_data(tenants) -> None:
