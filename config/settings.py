@@ -68,6 +68,12 @@ EXTRACT_FILE_ATTEMPTS = int(CONFIG.tunables["EXTRACT_FILE_ATTEMPTS"])
 EXTRACT_POLL_CAP_S = CONFIG.tunables["EXTRACT_POLL_CAP_S"]
 EXTRACT_MAX_LINE_BYTES = int(CONFIG.tunables["EXTRACT_MAX_LINE_BYTES"])
 AUDIT_ARCHIVE_DIR = CONFIG.audit_archive_dir
+# The use-case API (api/, smartapp/api_clients/; docs/api.md).
+API_TOKEN_TTL_S = int(CONFIG.tunables["API_TOKEN_TTL_S"])
+API_RATE_LIMIT_PER_MINUTE = int(CONFIG.tunables["API_RATE_LIMIT_PER_MINUTE"])
+# The day v1 stops answering, once v2 has shipped (ISO date): every v1 answer then carries
+# `Deprecation` and `Sunset` (docs/api.md, "Versions"). None while v1 is the current version.
+API_V1_SUNSET: str | None = None
 # Each launch's steps for the staff launch debugger (smartapp/diagnostics/); only the bench's
 # bare app turns them off.
 LAUNCH_DIAGNOSTICS = True

@@ -69,6 +69,10 @@ TUNABLES = {
         Tunable("EXTRACT_FILE_ATTEMPTS", 3, 1, 20),
         Tunable("EXTRACT_POLL_CAP_S", 60, 0, 60 * 60, integer=False),
         Tunable("EXTRACT_MAX_LINE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+        # The use-case API (docs/api.md): a service client's access token lifetime, and the
+        # calls a client may make a minute unless its own limit says otherwise.
+        Tunable("API_TOKEN_TTL_S", 900, 60, DAY_S),
+        Tunable("API_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),
         *(
             Tunable(f"SUMMARY_TTL_{section.upper()}_S", seconds, 1, DAY_S)
             for section, seconds in SUMMARY_TTL_DEFAULTS_S.items()
