@@ -8,7 +8,7 @@ vault's single-flight refresh) and the PHI access trail. An EHR token never leav
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from enum import StrEnum
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -33,17 +33,10 @@ from smartapp.summary import service as summary_service
 
 router = Router(auth=BrowserCall(), tags=["Browser (launch session)"])
 ERRORS = schemas.ERRORS
-SectionName = Literal[
-    "demographics",
-    "problems",
-    "medications",
-    "allergies",
-    "immunizations",
-    "vitals",
-    "labs",
-    "encounters",
-    "documents",
-]
+# The registry's sections, as the path parameter's enum (the OpenAPI document lists them).
+SectionName = StrEnum(  # type: ignore[misc]
+    "SectionName", {name: name for name in registry.section_names()}
+)
 
 
 def _launch(request: HttpRequest, handle: str, *, with_patient: bool = True) -> Launch:
@@ -128,14 +121,15 @@ def section(
 ) -> HttpResponse:
     """One section's whole list, a page at a time, in the full list page's order and with its
     filters."""
+    wanted = str(name.value)
     launch = _launch(request, handle)
-    with audit.accessed(request, launch, f"api:section:{name}") as access:
-        built = summary_service.build_summary(launch, only=(name,))
-        access.add_sections([name])
-    found = built.sections[name]
-    chosen = {"category": query.category or "", "type": query.type or ""}
-    rows, _ = filtered(registry.spec_for(name), ordered_rows(name, found.items), chosen)
-    items, following = cursor.page(rows, query.cursor, query.limit, request.path, chosen)
+    with audit.accessed(request, launch, f"api:section:{wanted}") as access:
+        built = summary_service.build_summary(launch, only=(wanted,))
+        access.add_sections([wanted])
+    found = built.sections[wanted]
+    filters = {"category": query.category or "", "type": query.type or ""}
+    rows, _ = filtered(registry.spec_for(wanted), ordered_rows(wanted, found.items), filters)
+    items, following = cursor.page(rows, query.cursor, query.limit, request.path, filters)
     return respond(
         request,
         schemas.SectionPage(

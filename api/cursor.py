@@ -1,14 +1,16 @@
 """Cursor pagination: an opaque, signed position in one query's results.
 
 A cursor is the offset of the next page, signed (django.core.signing, its own salt) together
-with the query it belongs to (the path and the filters), so it cannot be forged, edited, or
-carried over to another query or another launch. Within a query the order is stable (the
+with a digest of the query it belongs to (the path and the filters), so it cannot be forged,
+edited, or carried over to another query or another launch. Within a query the order is stable (the
 section's own order, or the store's keys), so pages neither repeat nor skip while the data
 stands still; when it changes between calls, a page may begin a little earlier or later.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
@@ -23,7 +25,10 @@ T = TypeVar("T")
 
 
 def _query_key(path: str, filters: Mapping[str, str | None]) -> str:
-    return path + "?" + "&".join(f"{k}={v}" for k, v in sorted(filters.items()) if v)
+    """A digest of the query, not the query: a cursor is signed, not encrypted, and must not
+    carry a launch handle or a search term (a patient's name) to whoever reads it."""
+    chosen = json.dumps(sorted((k, v) for k, v in filters.items() if v))
+    return hashlib.sha256(f"{path}\n{chosen}".encode()).hexdigest()[:32]
 
 
 def encode(offset: int, path: str, filters: Mapping[str, str | None]) -> str:

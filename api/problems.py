@@ -52,19 +52,10 @@ class ApiProblem(Exception):
         self.headers = headers or {}
 
 
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    *,
-    next_step: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> HttpResponse:
-    answer = problem_details.response(
-        status, code, title, detail, next_step=next_step, headers=headers
-    )
-    return version_headers(answer)
+def problem(status: int, code: str, title: str, detail: str, **options: Any) -> HttpResponse:
+    """A problem details answer (smartapp/problem_details.py) with v1's version headers;
+    `options` are `next_step` and `headers`."""
+    return version_headers(problem_details.response(status, code, title, detail, **options))
 
 
 def from_api_problem(request: HttpRequest, error: ApiProblem) -> HttpResponse:

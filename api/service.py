@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,10 +24,12 @@ from api import cursor, schemas, summaries
 from api.auth import ServiceBearer, require_scope
 from api.cursor import DEFAULT_LIMIT, MAX_LIMIT
 from api.http import respond
+from smart.fhir_ids import is_fhir_id
 from smartapp.api_clients.bearer import ClientGrant
 from smartapp.audit import service_access
 from smartapp.fhir.resources import parse
 from smartapp.summary.demographics import demographics
+from smartapp.summary.sections import section_names
 from smartapp.warehouse import api_access
 from smartapp.warehouse.models import MODELS
 from smartapp.warehouse.summary import has_patient, store_summary
@@ -35,28 +38,43 @@ router = Router(auth=ServiceBearer(), tags=["Service clients (canonical store)"]
 ERRORS = schemas.ERRORS
 
 
-def _tenant(grant: ClientGrant, slug: str) -> uuid.UUID:
+def _tenant(grant: ClientGrant, slug: str) -> uuid.UUID | None:
     for connection_id, bound in zip(grant.connection_ids, grant.connection_slugs, strict=True):
         if bound == slug:
             return connection_id
-    raise Http404
+    return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    connection_id: uuid.UUID
+    access: service_access.ServiceAccess
 
 
 @contextmanager
 def _reading(
-    request: HttpRequest, scope: str, tenant: str, patient_id: str | None, what: str
-) -> Iterator[uuid.UUID]:
-    """The tenant's id, inside its tenant session, the access audited; 404 for a patient the
-    tenant does not hold."""
-    grant = require_scope(request, scope)
+    request: HttpRequest,
+    scope: str,
+    tenant: str,
+    what: str,
+    patient_id: str | None = None,
+    sections: tuple[str, ...] = (),
+) -> Iterator[Reading]:
+    """The tenant's id inside its tenant session, the call audited however it ends (a missing
+    scope, a tenant that is not the client's, a patient the tenant does not hold: 404 alike)."""
+    grant: ClientGrant = request.auth  # type: ignore[attr-defined]
     connection_id = _tenant(grant, tenant)
-    with (
-        service_access.accessed(request, grant, tenant, patient_id or "", what),
-        api_access.tenant_session([connection_id]),
-    ):
-        if patient_id is not None and not has_patient(connection_id, patient_id):
+    named = patient_id if patient_id is not None and is_fhir_id(patient_id) else ""
+    with service_access.accessed(
+        request, grant, tenant if connection_id else "", what, named, sections
+    ) as access:
+        require_scope(request, scope)
+        if connection_id is None or (patient_id is not None and not named):
             raise Http404
-        yield connection_id
+        with api_access.tenant_session([connection_id]):
+            if patient_id is not None and not has_patient(connection_id, patient_id):
+                raise Http404
+            yield Reading(connection_id, access)
 
 
 class PatientsQuery(BaseModel):
@@ -71,13 +89,14 @@ class PatientsQuery(BaseModel):
 )
 def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> HttpResponse:
     """The tenant's patients in the store (scope `patients.read`), by id, a page at a time."""
-    with _reading(request, "patients.read", tenant, None, "api:patients") as connection_id:
+    with _reading(request, "patients.read", tenant, "api:patients") as reading:
         rows = MODELS["Patient"]._default_manager.filter(
-            connection_id=connection_id, deleted_at_source__isnull=True
+            connection_id=reading.connection_id, deleted_at_source__isnull=True
         )
         start = cursor.decode(query.cursor, request.path, {})
         total = rows.count()
         shown = list(rows.order_by("resource_id")[start : start + query.limit])
+        reading.access.patients = [row.resource_id for row in shown]
     today = date.today()
     matches = []
     for row in shown:
@@ -102,8 +121,9 @@ def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> 
 )
 def summary(request: HttpRequest, tenant: str, patient_id: str) -> HttpResponse:
     """A patient's whole summary from the store (scope `summary.read`)."""
-    with _reading(request, "summary.read", tenant, patient_id, "api:summary") as connection_id:
-        built = store_summary(connection_id, patient_id)
+    names = tuple(section_names())
+    with _reading(request, "summary.read", tenant, "api:summary", patient_id, names) as reading:
+        built = store_summary(reading.connection_id, patient_id)
     return respond(request, summaries.summary_out(built, "store", tenant))
 
 
@@ -121,8 +141,9 @@ def results(
     request: HttpRequest, tenant: str, patient_id: str, query: Query[ResultsQuery]
 ) -> HttpResponse:
     """The latest result of each kind from the store (scope `results.read`)."""
-    with _reading(request, "results.read", tenant, patient_id, "api:results") as connection_id:
-        built = store_summary(connection_id, patient_id, ("vitals", "labs"))
+    names = ("vitals", "labs")
+    with _reading(request, "results.read", tenant, "api:results", patient_id, names) as reading:
+        built = store_summary(reading.connection_id, patient_id, names)
     return respond(
         request, summaries.latest_results(built, "store", tenant, query.category, query.code)
     )
@@ -141,8 +162,9 @@ def medications(
     request: HttpRequest, tenant: str, patient_id: str, query: Query[MedicationsQuery]
 ) -> HttpResponse:
     """Current medications with their status from the store (scope `medications.read`)."""
+    names = ("medications",)
     with _reading(
-        request, "medications.read", tenant, patient_id, "api:medications"
-    ) as connection_id:
-        built = store_summary(connection_id, patient_id, ("medications",))
+        request, "medications.read", tenant, "api:medications", patient_id, names
+    ) as reading:
+        built = store_summary(reading.connection_id, patient_id, names)
     return respond(request, summaries.medications(built, "store", tenant, query.status))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import transaction
 
-from smartapp.api_clients.models import ApiClient
+from smartapp.api_clients.models import ApiClient, ApiToken
 from smartapp.api_clients.scopes import check_scopes, scope_text
 from smartapp.clock import clock
 from smartapp.models import EhrConnection
@@ -105,3 +106,10 @@ def revoke(client: ApiClient) -> None:
         locked.save(update_fields=["revoked_at"])
     locked.tokens.all().delete()
     client.revoked_at = locked.revoked_at
+
+
+def purge_expired(now: datetime) -> int:
+    """Delete access tokens past their expiry (the daily housekeeping): a client that asks for
+    a token on every call leaves no growing table behind."""
+    deleted, _ = ApiToken.objects.filter(expires__lte=now).delete()
+    return int(deleted)

@@ -29,6 +29,7 @@ from authlib.integrations.django_oauth2 import AuthorizationServer
 from authlib.integrations.django_oauth2.requests import DjangoOAuth2Payload, DjangoOAuth2Request
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidScopeError, OAuth2Request, grants
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from django.db import transaction
 from django.http import HttpRequest
 
 from smartapp.api_clients import api_settings
@@ -127,6 +128,15 @@ class ApiClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
+MAX_LIVE_TOKENS = 20  # per client; the oldest go when a client asks for more
+
+
+def _keep_newest(client: ApiClient, keep: int) -> None:
+    """Delete the client's tokens beyond the `keep` newest (under the client's row lock)."""
+    stale = client.tokens.order_by("-issued").values_list("pk", flat=True)[keep:]
+    ApiToken.objects.filter(pk__in=list(stale)).delete()
+
+
 class ApiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__(ApiClient, ApiToken)
@@ -154,11 +164,20 @@ class ApiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return oauth_request
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> ApiToken:
-        now = clock().now()
-        return ApiToken.objects.create(
-            token_hash=digest(token["access_token"]),
-            client=request.client.row,
-            scope=token.get("scope", ""),
-            issued=now,
-            expires=now + timedelta(seconds=int(token["expires_in"])),
-        )
+        """Save the token under the client's row lock, only if the client is still as it was
+        authenticated: a rotation or revocation that committed in between (it takes the same
+        lock, and deletes the tokens it finds) refuses this one too."""
+        authenticated = request.client.row
+        with transaction.atomic():
+            current = ApiClient.objects.select_for_update().get(pk=authenticated.pk)
+            if current.secret_hash != authenticated.secret_hash or current.revoked_at:
+                raise InvalidClientError(status_code=401, description=FAILED)
+            now = clock().now()
+            _keep_newest(current, MAX_LIVE_TOKENS - 1)
+            return ApiToken.objects.create(
+                token_hash=digest(token["access_token"]),
+                client=current,
+                scope=token.get("scope", ""),
+                issued=now,
+                expires=now + timedelta(seconds=int(token["expires_in"])),
+            )

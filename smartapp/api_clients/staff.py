@@ -8,12 +8,14 @@ a message or the session, so it is neither stored nor shown again by going back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -22,6 +24,8 @@ from smartapp.api_clients import api_settings, credentials
 from smartapp.api_clients.models import ApiClient
 from smartapp.api_clients.scopes import API_SCOPES
 from smartapp.models import EhrConnection
+
+log = logging.getLogger(__name__)
 
 
 class IssueForm(forms.Form):
@@ -40,17 +44,28 @@ class IssueForm(forms.Form):
     )
 
 
+MANAGE = "api_clients.change_apiclient"  # issue, rotate, revoke (superusers hold every one)
+
+
 def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Staff only (others: the admin login); never cached, as pages may carry a secret."""
+    """Staff with the permission to manage API clients (a client reads patient data in
+    bulk: being staff is not enough); others: the admin login, or 403. Never cached, as the
+    pages may carry a secret."""
 
     @staff_member_required
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm(MANAGE):
+            raise PermissionDenied("managing API clients needs api_clients.change_apiclient")
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         return response
 
     return guarded
+
+
+def _who(request: HttpRequest) -> str:
+    return str(request.user.get_username())
 
 
 def _secret_page(request: HttpRequest, client: ApiClient, secret: str, action: str) -> HttpResponse:
@@ -88,6 +103,10 @@ def issue(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
+            log.info(
+                "api client changed",
+                extra={"client": client.client_id, "action": "issue", "by": _who(request)},
+            )
             return _secret_page(request, client, secret, "issued")
     return render(request, "api_clients/issue.html", {"form": form})
 
@@ -103,6 +122,10 @@ def _confirmed_action(
         except ValueError as exc:
             error = str(exc)
         else:
+            log.info(
+                "api client changed",
+                extra={"client": client.client_id, "action": action, "by": _who(request)},
+            )
             if secret is not None:
                 return _secret_page(request, client, secret, action)
             return redirect("api_clients:list")

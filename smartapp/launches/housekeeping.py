@@ -8,7 +8,8 @@ other: housekeeping has no back door into the state column.
   process died mid-way);
 - `active` but untouched for longer than the session lifetime: the grant ends;
 - ended launches older than the retention period: deleted with their grants and the steps
-  the launch debugger shows.
+  the launch debugger shows;
+- the use-case API's expired service-client access tokens: deleted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import transaction
 
 from smart.errors import LaunchEnded
 from smart.launch_states import TERMINAL, LaunchEvent, LaunchState
+from smartapp.api_clients import credentials
 from smartapp.clock import clock
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import Launch, TokenGrant
@@ -60,4 +62,11 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     ).delete()  # their grants and recorded steps go with them
     deleted = removed.get(Launch._meta.label, 0)
     orphans, _ = TokenGrant.objects.exclude(launch__state=LaunchState.ACTIVE).delete()
-    return {"expired": expired, "ended": ended, "deleted": deleted, "orphan_grants": orphans}
+    api_tokens = credentials.purge_expired(now)
+    return {
+        "expired": expired,
+        "ended": ended,
+        "deleted": deleted,
+        "orphan_grants": orphans,
+        "api_tokens": api_tokens,
+    }

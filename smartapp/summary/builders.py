@@ -7,9 +7,10 @@ and `read` answers are parsed here (`resources.parse`).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from smart.errors import EhrUnavailable, PatientUnavailable
 from smartapp.fhir.resources import FhirModel, parse
@@ -34,6 +35,11 @@ class Fetch(Protocol):
     @property
     def patient(self) -> str: ...
 
+    # Whether independent queries may run on other threads at once (the EHR: yes; the
+    # canonical store: no, its reads must stay on the thread holding the tenant session).
+    @property
+    def concurrent(self) -> bool: ...
+
     def read(self, resource_type: str, resource_id: str) -> Json: ...
 
     def search(self, rtype: str, **params: str) -> SearchResult: ...
@@ -41,7 +47,28 @@ class Fetch(Protocol):
     def may_read(self, rtype: str) -> bool: ...
 
 
+T = TypeVar("T")
 NOTHING = SearchResult((), {}, False, 0)
+
+
+class _InThisThread(Executor):
+    """An executor that runs each call at once, on the caller's thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to whoever reads the result, as a pool would
+            done.set_exception(error)
+        return done
+
+
+def _side_by_side(fetch: Fetch, name: str) -> Executor:
+    """Two threads for two independent queries (one round trip instead of two), or the
+    caller's own thread when the fetch must stay on it."""
+    if fetch.concurrent:
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"summary-{name}")
+    return _InThisThread()
 
 
 def section(
@@ -94,7 +121,7 @@ def medications_section(fetch: Fetch) -> Section:
     # Orders and patient-reported medications do not depend on each other: ask for both at
     # once, so the section costs one round trip, not two. Each runs in a copy of this context:
     # its span belongs to the section's and its reads to the page's PHI access record.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary-medications") as pool:
+    with _side_by_side(fetch, "medications") as pool:
         pending_requests = (
             pool.submit(
                 tracing.in_context(fetch.search),
@@ -181,7 +208,7 @@ def encounters_section(fetch: Fetch) -> Section:
 
 def documents_section(fetch: Fetch) -> Section:
     # Notes and reports do not depend on each other: one round trip for both, as medications.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary-documents") as pool:
+    with _side_by_side(fetch, "documents") as pool:
         pending = {
             rtype: pool.submit(tracing.in_context(fetch.search), rtype, _sort="-date", _count="100")
             for rtype in documents.DOCUMENT_TYPES

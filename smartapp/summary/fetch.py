@@ -19,6 +19,8 @@ from smartapp.summary.contract import Json
 
 
 class Fetch:
+    concurrent = True  # independent queries go to the EHR side by side
+
     def __init__(self, session: SmartSession) -> None:
         self.session = session
         self.patient = session.launch.patient_id

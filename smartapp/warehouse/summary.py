@@ -43,7 +43,13 @@ def _categories(resource: Json) -> set[str]:
 
 
 class StoreFetch:
-    """The `Fetch` protocol (smartapp/summary/builders.py) over the canonical store."""
+    """The `Fetch` protocol (smartapp/summary/builders.py) over the canonical store.
+
+    Not `concurrent`: every read stays on the caller's thread, inside its tenant session (a
+    thread of its own would have a database connection of its own, outside the session's
+    role and setting, where row level security no longer fences it)."""
+
+    concurrent = False
 
     def __init__(self, connection_id: uuid.UUID, patient_id: str) -> None:
         self.connection_id = connection_id

@@ -11,6 +11,7 @@ from django.test import Client
 
 from smartapp.api_clients import credentials
 from smartapp.observability import metrics
+from smartapp.summary.sections import section_names
 from tests.api.clients import call, issued, token_for
 
 pytestmark = [pytest.mark.postgres]
@@ -147,14 +148,47 @@ def test_no_token_no_data(tenants) -> None:
         assert answer["Content-Type"] == "application/problem+json"
 
 
-def test_service_reads_are_on_the_audit_trail(tenants) -> None:
+def test_every_service_call_is_on_the_audit_trail(tenants) -> None:
     from smartapp.audit.records import AccessRecord
 
-    client, token = issued(("tenant-a",))
+    client, token = issued(("tenant-a",), scopes=("summary.read", "patients.read"))
+    b = tenants.b_patient
     call(token, "/tenants/tenant-a/patients/pat-03/summary")
-    call(token, f"/tenants/tenant-a/patients/{tenants.b_patient}/summary")
+    call(token, f"/tenants/tenant-a/patients/{b}/summary")  # not this tenant's patient
+    call(token, f"/tenants/tenant-b/patients/{b}/summary")  # not this client's tenant
+    call(token, "/tenants/tenant-a/patients/pat-03/results")  # no results.read
+    listed = call(token, "/tenants/tenant-a/patients", limit="3").json()["patients"]
     rows = AccessRecord.objects.filter(actor=f"api-client:{client.client_id}").order_by("seq")
-    assert [(r.what, r.patient_id, r.outcome) for r in rows] == [
-        ("api:summary", "pat-03", "success"),
-        ("api:summary", tenants.b_patient, "not_found"),
+    assert [(r.what, r.connection, r.patient_id, r.outcome) for r in rows] == [
+        ("api:summary", "tenant-a", "pat-03", "success"),
+        ("api:summary", "tenant-a", b, "not_found"),
+        ("api:summary", "", b, "not_found"),
+        ("api:results", "tenant-a", "pat-03", "failed:insufficient_scope"),
+        *[("api:patients", "tenant-a", p["id"], "success") for p in listed],
     ]
+    assert rows[0].sections == list(section_names())
+
+
+@pytest.mark.parametrize("patient", ["x" * 65, "a b", "x" * 5000])
+def test_a_patient_id_that_is_no_fhir_id_is_a_404(tenants, patient) -> None:
+    _, token = issued(("tenant-a",))
+    answer = call(token, f"/tenants/tenant-a/patients/{patient}/summary")
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
+
+
+def test_the_database_fences_every_store_query(tenants) -> None:
+    """Row level security holds whatever a query asks, on every thread a section uses: tenant
+    A's rows asked for inside tenant B's session (a filter bug) come back empty."""
+    from django.db import connection
+
+    from smartapp.warehouse import api_access
+    from smartapp.warehouse.summary import store_summary
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row level security is PostgreSQL's")
+    assert any(s.items for s in store_summary(tenants.a.id, "pat-03").sections.values())
+    with api_access.tenant_session([tenants.b.id]):
+        fenced = store_summary(tenants.a.id, "pat-03")
+    leaked = {name: len(s.items) for name, s in fenced.sections.items() if s.items}
+    assert leaked == {}

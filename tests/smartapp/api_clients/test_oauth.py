@@ -266,3 +266,46 @@ def test_nothing_logs_the_secret_or_the_token(client, issued):
     assert "api/v1/oauth/token" in buffer.getvalue() or buffer.getvalue() == ""
     assert secret not in buffer.getvalue()
     assert token not in buffer.getvalue()
+
+
+def test_a_token_authenticated_before_a_rotation_is_not_saved_after_it(client, issued):
+    """The race a review found: the old secret authenticates, a rotation commits, then the
+    token is saved. It must be refused, not left working until it expires."""
+    from smartapp.api_clients import credentials, oauth
+    from smartapp.api_clients.models import ApiToken
+
+    api_client, secret = issued
+    server = oauth.server()
+    original = type(server).save_token
+
+    def rotate_first(self, token, request):
+        credentials.rotate(api_client)
+        return original(self, token, request)
+
+    type(server).save_token = rotate_first
+    try:
+        response = request_token(client, api_client.client_id, secret)
+    finally:
+        type(server).save_token = original
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert not ApiToken.objects.filter(client=api_client).exists()
+
+
+def test_expired_tokens_are_purged_and_a_client_keeps_at_most_twenty(client, issued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from smartapp.api_clients import oauth_server
+    from smartapp.api_clients.credentials import purge_expired
+    from smartapp.api_clients.models import ApiToken
+
+    api_client, secret = issued
+    for _ in range(oauth_server.MAX_LIVE_TOKENS + 5):
+        assert request_token(client, api_client.client_id, secret).status_code == 200
+    assert ApiToken.objects.filter(client=api_client).count() == oauth_server.MAX_LIVE_TOKENS
+    assert purge_expired(timezone.now()) == 0
+    later = timezone.now() + timedelta(days=1)
+    assert purge_expired(later) == oauth_server.MAX_LIVE_TOKENS
+    assert not ApiToken.objects.exists()

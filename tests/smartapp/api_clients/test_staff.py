@@ -22,11 +22,27 @@ def _secret(response) -> str:
     return found.group(1)
 
 
+def manager(username: str):
+    """Staff holding the permission to manage API clients."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_apiclient"))
+    return user
+
+
 @pytest.fixture
 def staff(client) -> Client:
-    user = get_user_model().objects.create_user("ops", is_staff=True)
-    client.force_login(user)
+    client.force_login(manager("ops"))
     return client
+
+
+def test_staff_without_the_permission_are_refused(client, issued):
+    client.force_login(get_user_model().objects.create_user("clerk", is_staff=True))
+    for path in (BASE, f"{BASE}issue", f"{BASE}{issued[0].pk}/rotate"):
+        assert client.get(path).status_code == 403
+    assert client.post(f"{BASE}{issued[0].pk}/revoke").status_code == 403
+    assert ApiClient.objects.get().revoked_at is None
 
 
 @pytest.mark.parametrize("path", [BASE, f"{BASE}issue", f"{BASE}1/rotate", f"{BASE}1/revoke"])
@@ -113,7 +129,7 @@ def test_revoke_confirms_then_refuses_the_client(staff, issued):
 
 def test_the_forms_need_their_csrf_token(issued):
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(get_user_model().objects.create_user("ops2", is_staff=True))
+    browser.force_login(manager("ops2"))
     assert browser.post(f"{BASE}{issued[0].pk}/revoke").status_code == 403
     assert ApiClient.objects.get().revoked_at is None
 

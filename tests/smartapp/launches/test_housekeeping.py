@@ -22,7 +22,13 @@ def test_purge(sandbox, connect, browser) -> None:
     )
 
     counts = purge_launches.apply().get()
-    assert counts == {"expired": 1, "ended": 0, "deleted": 0, "orphan_grants": 0}
+    assert counts == {
+        "expired": 1,
+        "ended": 0,
+        "deleted": 0,
+        "orphan_grants": 0,
+        "api_tokens": 0,
+    }
     abandoned.refresh_from_db()
     assert abandoned.state == LaunchState.EXPIRED
     assert abandoned.verifier_encrypted == ""
@@ -31,6 +37,7 @@ def test_purge(sandbox, connect, browser) -> None:
         "ended": 0,
         "deleted": 0,
         "orphan_grants": 0,
+        "api_tokens": 0,
     }
 
     Launch.objects.filter(pk=active.pk).update(updated=timezone.now() - timedelta(hours=13))
