@@ -19,10 +19,13 @@ preflight that nobody grants).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
 
@@ -79,6 +82,45 @@ def _codes() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
+_CODE = re.compile(r"`([^`]+)`")
+_STRONG = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def markdown_lite(text: str) -> SafeString:
+    """The CommonMark the document's descriptions use (`code`, **strong**, "- " lists and
+    paragraphs) as HTML, everything else escaped."""
+    blocks = []
+    for block in text.strip().split("\n\n"):
+        lines = [line.strip() for line in block.splitlines()]
+        html = _STRONG.sub(
+            r"<strong>\1</strong>", _CODE.sub(r"<code>\1</code>", escape(" \n".join(lines)))
+        )
+        if html.startswith("- "):
+            items = "".join(f"<li>{item.strip()}</li>" for item in html[2:].split(" \n- "))
+            blocks.append(f"<ul>{items}</ul>")
+        elif html:
+            blocks.append(f"<p>{html}</p>")
+    return mark_safe("".join(blocks))  # noqa: S308  (built from escaped text only)
+
+
+def _answer(operation: dict[str, Any]) -> str:
+    content = operation.get("responses", {}).get(200, {}).get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return str(ref).rsplit("/", 1)[-1]
+
+
+def _parameter(parameter: dict[str, Any]) -> dict[str, Any]:
+    schema = parameter.get("schema", {})
+    choices = schema.get("enum") or []
+    return {
+        "name": parameter["name"],
+        "in": parameter["in"],
+        "required": parameter.get("required", False),
+        "description": markdown_lite(str(parameter.get("description") or "")),
+        "choices": choices,
+    }
+
+
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     shown = []
     for path, methods in document["paths"].items():
@@ -88,11 +130,11 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "method": method.upper(),
                     "path": path,
                     "id": operation.get("operationId", ""),
-                    "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
-                    "parameters": operation.get("parameters", []),
+                    "description": markdown_lite(operation.get("description", "")),
+                    "parameters": [_parameter(p) for p in operation.get("parameters", [])],
                     "security": sorted({k for s in operation.get("security", []) for k in s}),
                     "tag": (operation.get("tags") or [""])[0],
+                    "answer": _answer(operation),
                 }
             )
     return shown
@@ -104,6 +146,7 @@ def reference(request: HttpRequest) -> HttpResponse:
     document = api.get_openapi_schema()
     context = {
         "document": document,
+        "description": markdown_lite(document["info"].get("description", "")),
         "operations": _operations(document),
         "schemas": sorted(document.get("components", {}).get("schemas", {})),
         "codes": _codes(),
