@@ -187,3 +187,27 @@ def test_a_sunset_v1_says_so_on_every_answer(launched) -> None:
     for answer in (app.get("/summary"), app.client.get(app.base + "/summary")):
         assert answer["Deprecation"].startswith("@")
         assert answer["Sunset"] == "Fri, 31 Dec 2027 00:00:00 GMT"
+
+
+def test_patient_search_pages_a_provider_launchs_matches(connect, browser) -> None:
+    from portal import search
+    from tests.portal.test_patient_search import matching, provider
+
+    launch = provider(connect, browser)
+    base = f"/api/v1/launches/{launch.handle}/patients"
+    seen: list[str] = []
+    cursor = None
+    for _ in range(search.MAX_PAGES):
+        params = {"name": "a", **({"cursor": cursor} if cursor else {})}
+        page = browser.client.get(base, params, HTTP_X_CSRF="1").json()
+        seen += [p["id"] for p in page["patients"]]
+        assert all(p["demographics"]["name"] for p in page["patients"])
+        cursor = page["page"]["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) > search.PER_PAGE
+    assert set(seen) <= matching("a")
+    # A cursor of one search is refused for another name.
+    first = browser.client.get(base, {"name": "a"}, HTTP_X_CSRF="1").json()["page"]
+    other = browser.client.get(base, {"name": "b", "cursor": first["next_cursor"]}, HTTP_X_CSRF="1")
+    problem(other, 400, "invalid_cursor")
