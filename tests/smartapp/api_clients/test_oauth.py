@@ -268,7 +268,7 @@ def test_nothing_logs_the_secret_or_the_token(client, issued):
     assert token not in buffer.getvalue()
 
 
-def test_a_token_authenticated_before_a_rotation_is_not_saved_after_it(client, issued):
+def test_a_token_authenticated_before_a_rotation_is_not_saved_after_it(client, issued, monkeypatch):
     """The race a review found: the old secret authenticates, a rotation commits, then the
     token is saved. It must be refused, not left working until it expires."""
     from smartapp.api_clients import credentials, oauth
@@ -282,11 +282,8 @@ def test_a_token_authenticated_before_a_rotation_is_not_saved_after_it(client, i
         credentials.rotate(api_client)
         return original(self, token, request)
 
-    type(server).save_token = rotate_first
-    try:
-        response = request_token(client, api_client.client_id, secret)
-    finally:
-        type(server).save_token = original
+    monkeypatch.setattr(type(server), "save_token", rotate_first)
+    response = request_token(client, api_client.client_id, secret)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert not ApiToken.objects.filter(client=api_client).exists()
