@@ -42,6 +42,13 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{figures['healthz']['rps']}; {figures['summary_over_healthz_rps']}",
             )
         )
+        rows.append(
+            (
+                f"  API summary (JSON) {level}: rps, p50, p99; api/html rps",
+                "{rps} rps, {p50_ms} ms, {p99_ms} ms".format(**figures["api_summary"])
+                + f"; {figures['api_over_html_rps']}",
+            )
+        )
     rows += [
         (
             "refresh storm: refreshes / failures / p99",

@@ -88,13 +88,18 @@ def cold_summary(bench: Bench, count: int) -> dict[str, Any]:
 
 
 def throughput(
-    url: str, clients: int, total: int, cookie_client: httpx.Client | None = None
+    url: str,
+    clients: int,
+    total: int,
+    cookie_client: httpx.Client | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     cookie = cookie_client.headers.get("Cookie", "") if cookie_client is not None else ""
+    sent = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
     latencies: list[float] = []
 
     def worker(share: int) -> None:
-        with httpx.Client(timeout=60, headers={"Cookie": cookie} if cookie else {}) as client:
+        with httpx.Client(timeout=60, headers=sent) as client:
             for _ in range(share):
                 latencies.append(timed_get(client, url))
 
@@ -113,15 +118,22 @@ def throughput(
 def warm_summary(bench: Bench, total: int) -> dict[str, Any]:
     client, url = ehr_launch(bench, bench.app, bench.base(), "pat-03")
     client.get(url)  # warm
+    handle = url.rstrip("/").rsplit("/", 1)[-1]
+    api_url = f"{bench.app.url}/api/v1/launches/{handle}/summary"
+    assert client.get(api_url, headers={"X-CSRF": "1"}).status_code == 200
     out: dict[str, Any] = {}
     for clients in (1, 8, 32):
         client.get(f"{url}?refresh=1")  # keep every section inside its time-to-live
         summary = throughput(url, clients, total, client)
+        # The same summary as JSON (the use-case API, api/): the same builders and cache.
+        api = throughput(api_url, clients, total, client, {"X-CSRF": "1"})
         health = throughput(f"{bench.app.url}/healthz", clients, total)
         out[f"c{clients}"] = {
             "summary": summary,
+            "api_summary": api,
             "healthz": health,
             "summary_over_healthz_rps": round(summary["rps"] / health["rps"], 3),
+            "api_over_html_rps": round(api["rps"] / summary["rps"], 3),
         }
     return out
 
