@@ -191,3 +191,16 @@ def test_the_database_fences_every_store_query(tenants) -> None:
         fenced = store_summary(tenants.a.id, "pat-03")
     leaked = {name: len(s.items) for name, s in fenced.sections.items() if s.items}
     assert leaked == {}
+
+
+@pytest.mark.parametrize("header", ["{t}", "Bearer:{t}", "Token {t}", "bearer  {t}"])
+def test_a_malformed_authorization_header_never_logs_the_token(
+    tenants, header, json_logs, settings
+) -> None:
+    settings.DEBUG = True  # ninja's own bearer parser logs the whole header when DEBUG is on
+    _, token = issued(("tenant-a",))
+    value = header.format(t=token)
+    answer = Client().get("/api/v1/tenants/tenant-a/patients", HTTP_AUTHORIZATION=value)
+    expected = 200 if header == "bearer  {t}" else 401  # the scheme is case-insensitive
+    assert answer.status_code == expected
+    assert token not in json_logs.text
