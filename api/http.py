@@ -54,6 +54,7 @@ def respond(request: HttpRequest, model: BaseModel) -> HttpResponse:
     etag = etag_of(body)
     if _matches(request, etag):
         response = HttpResponse(status=304)
+        del response["Content-Type"]  # no body, nothing to type
     else:
         response = HttpResponse(body, content_type=JSON_TYPE)
     response["ETag"] = etag

@@ -30,8 +30,11 @@ from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
 
 from api import browser, problems, service
+from api.auth import ServiceBearer
 from smart import errors as app_errors
+from smartapp.api_clients.scopes import API_SCOPES
 
+TOKEN_URL = "/api/v1/oauth/token"  # noqa: S105  (a path, not a secret)
 DESCRIPTION = """Read-only JSON over the patient summary contract.
 
 - **Browser** calls (the app's own pages): the launch's session cookie plus the header
@@ -45,12 +48,22 @@ send it back in `If-None-Match` for a `304` when nothing changed.
 
 
 class Api(NinjaAPI):
-    """Error answers documented as `application/problem+json`, which is what they are."""
+    """The document as it is: error answers as `application/problem+json`, and the service
+    clients' scheme as OAuth 2.0 client credentials with its token URL and scopes (ninja
+    knows only "bearer"), so client generators know where a token comes from."""
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         document = super().get_openapi_schema(*args, **kwargs)
+        document["components"]["securitySchemes"]["ServiceBearer"] = {
+            "type": "oauth2",
+            "description": ServiceBearer.openapi_description,
+            "flows": {"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": dict(API_SCOPES)}},
+        }
         for methods in document["paths"].values():
             for operation in methods.values():
+                if service.SCOPE_KEY in operation:
+                    scope = operation.pop(service.SCOPE_KEY)
+                    operation["security"] = [{"ServiceBearer": [scope]}]
                 for status, answer in operation.get("responses", {}).items():
                     content = answer.get("content", {})
                     if int(status) >= 400 and "application/json" in content:
@@ -109,15 +122,30 @@ def _answer(operation: dict[str, Any]) -> str:
     return str(ref).rsplit("/", 1)[-1]
 
 
+def _constraints(schema: dict[str, Any]) -> str:
+    """A parameter's allowed values in words: its choices, or its range."""
+    for option in [schema, *schema.get("anyOf", [])]:
+        if option.get("enum"):
+            return "One of " + ", ".join(f"`{value}`" for value in option["enum"]) + "."
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f"From {low} to {high}" + (
+            f", {schema['default']} by default." if "default" in schema else "."
+        )
+    return ""
+
+
 def _parameter(parameter: dict[str, Any]) -> dict[str, Any]:
-    schema = parameter.get("schema", {})
-    choices = schema.get("enum") or []
+    described = " ".join(
+        part
+        for part in (str(parameter.get("description") or ""), _constraints(parameter["schema"]))
+        if part
+    )
     return {
         "name": parameter["name"],
         "in": parameter["in"],
         "required": parameter.get("required", False),
-        "description": markdown_lite(str(parameter.get("description") or "")),
-        "choices": choices,
+        "description": markdown_lite(described),
     }
 
 
@@ -133,6 +161,9 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "description": markdown_lite(operation.get("description", "")),
                     "parameters": [_parameter(p) for p in operation.get("parameters", [])],
                     "security": sorted({k for s in operation.get("security", []) for k in s}),
+                    "scopes": sorted(
+                        {v for s in operation.get("security", []) for x in s.values() for v in x}
+                    ),
                     "tag": (operation.get("tags") or [""])[0],
                     "answer": _answer(operation),
                 }

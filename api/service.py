@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
@@ -35,6 +36,22 @@ from smartapp.warehouse.models import MODELS
 from smartapp.warehouse.summary import has_patient, store_summary
 
 router = Router(auth=ServiceBearer(), tags=["Service clients (canonical store)"])
+SCOPE_KEY = "x-required-scope"
+# The scope each operation needs (smartapp/api_clients/scopes.py), in the document too.
+PATIENTS, SUMMARY, RESULTS, MEDICATIONS = (
+    "patients.read",
+    "summary.read",
+    "results.read",
+    "medications.read",
+)
+
+
+def _needs(scope: str) -> dict[str, Any]:
+    """The scope the operation needs, for the OpenAPI document (api/main.py turns it into the
+    operation's security requirement)."""
+    return {SCOPE_KEY: scope}
+
+
 ERRORS = schemas.ERRORS
 
 
@@ -86,10 +103,11 @@ class PatientsQuery(BaseModel):
     "/tenants/{tenant}/patients",
     response={200: schemas.PatientList, 304: None, **ERRORS},
     url_name="tenant-patients",
+    openapi_extra=_needs(PATIENTS),
 )
 def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> HttpResponse:
     """The tenant's patients in the store (scope `patients.read`), by id, a page at a time."""
-    with _reading(request, "patients.read", tenant, "api:patients") as reading:
+    with _reading(request, PATIENTS, tenant, "api:patients") as reading:
         rows = MODELS["Patient"]._default_manager.filter(
             connection_id=reading.connection_id, deleted_at_source__isnull=True
         )
@@ -118,11 +136,12 @@ def patients(request: HttpRequest, tenant: str, query: Query[PatientsQuery]) -> 
     "/tenants/{tenant}/patients/{patient_id}/summary",
     response={200: schemas.SummaryOut, 304: None, **ERRORS},
     url_name="tenant-summary",
+    openapi_extra=_needs(SUMMARY),
 )
 def summary(request: HttpRequest, tenant: str, patient_id: str) -> HttpResponse:
     """A patient's whole summary from the store (scope `summary.read`)."""
     names = tuple(section_names())
-    with _reading(request, "summary.read", tenant, "api:summary", patient_id, names) as reading:
+    with _reading(request, SUMMARY, tenant, "api:summary", patient_id, names) as reading:
         built = store_summary(reading.connection_id, patient_id)
     return respond(request, summaries.summary_out(built, "store", tenant))
 
@@ -136,13 +155,14 @@ class ResultsQuery(BaseModel):
     "/tenants/{tenant}/patients/{patient_id}/results",
     response={200: schemas.ResultsOut, 304: None, **ERRORS},
     url_name="tenant-results",
+    openapi_extra=_needs(RESULTS),
 )
 def results(
     request: HttpRequest, tenant: str, patient_id: str, query: Query[ResultsQuery]
 ) -> HttpResponse:
     """The latest result of each kind from the store (scope `results.read`)."""
     names = ("vitals", "labs")
-    with _reading(request, "results.read", tenant, "api:results", patient_id, names) as reading:
+    with _reading(request, RESULTS, tenant, "api:results", patient_id, names) as reading:
         built = store_summary(reading.connection_id, patient_id, names)
     return respond(
         request, summaries.latest_results(built, "store", tenant, query.category, query.code)
@@ -157,14 +177,13 @@ class MedicationsQuery(BaseModel):
     "/tenants/{tenant}/patients/{patient_id}/medications",
     response={200: schemas.MedicationsOut, 304: None, **ERRORS},
     url_name="tenant-medications",
+    openapi_extra=_needs(MEDICATIONS),
 )
 def medications(
     request: HttpRequest, tenant: str, patient_id: str, query: Query[MedicationsQuery]
 ) -> HttpResponse:
     """Current medications with their status from the store (scope `medications.read`)."""
     names = ("medications",)
-    with _reading(
-        request, "medications.read", tenant, "api:medications", patient_id, names
-    ) as reading:
+    with _reading(request, MEDICATIONS, tenant, "api:medications", patient_id, names) as reading:
         built = store_summary(reading.connection_id, patient_id, names)
     return respond(request, summaries.medications(built, "store", tenant, query.status))

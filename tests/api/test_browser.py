@@ -46,6 +46,7 @@ def test_summary_is_the_contract_as_json_with_an_etag(launched) -> None:
     assert again.status_code == 304
     assert again.content == b""
     assert again["ETag"] == answer["ETag"]
+    assert "Content-Type" not in again
     assert app.get("/summary", HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
 

@@ -46,6 +46,20 @@ def test_the_openapi_document_is_31_and_documents_every_way_in(db) -> None:
             refused = operation["responses"]["403"]["content"]
             assert list(refused) == ["application/problem+json"]
             assert "304" in operation["responses"]
+            if "/tenants/" in path:  # a service operation names the one scope it needs
+                ((scheme, scopes),) = operation["security"][0].items()
+                assert scheme == "ServiceBearer"
+                assert len(scopes) == 1
+    service = document["components"]["securitySchemes"]["ServiceBearer"]
+    flow = service["flows"]["clientCredentials"]
+    assert service["type"] == "oauth2"
+    assert flow["tokenUrl"] == "/api/v1/oauth/token"
+    assert set(flow["scopes"]) == {
+        "summary.read",
+        "results.read",
+        "medications.read",
+        "patients.read",
+    }
 
 
 def test_the_reference_page_lists_every_operation_and_code(db) -> None:
