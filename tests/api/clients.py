@@ -22,13 +22,15 @@ from smartapp.warehouse.canonical import SUPPORTED_TYPES, canonical_row
 from smartapp.warehouse.load import Provenance, load
 from tests.fixtures.extraction import run
 
-SYNTHEA = Path(__file__).resolve().parents[2] / "../shared/fixtures/synthea-r4"
+# The repository's own copy of Synthea patients (a fresh clone has no ../shared).
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea"
 ALL_SCOPES = ("summary.read", "results.read", "medications.read", "patients.read")
 
 
 def synthea_bundle() -> dict:
-    path = sorted(SYNTHEA.glob("*.json"))[0]
-    return json.loads(path.read_text())
+    paths = sorted(SYNTHEA.glob("*.json"))
+    assert paths, f"no Synthea bundles in {SYNTHEA}"
+    return json.loads(paths[0].read_text())
 
 
 @dataclass
