@@ -169,12 +169,8 @@ def main() -> int:
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}")
     os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True)
     import django
 
     django.setup()

@@ -18,16 +18,26 @@ SECRET = "bench-client-secret"
 LATENCY_MS = 200
 
 
+# Each request's phase (a header the load generators send) and server-side microseconds, in
+# gunicorn's access log (bench/serverlog.py); the header atom takes the name in lower case.
+PHASE_HEADER = "X-Bench-Phase"
+ACCESS_FORMAT = "%({x-bench-phase}i)s %(s)s %(D)s"
+SLOW_EHR_LATENCY_MS = 2000  # the first-byte phase: an EHR that takes 2 s per FHIR call
+
+
 @dataclass(frozen=True)
 class Counts:
-    cold: int  # launches of different patients, each way
-    warm: int  # requests per concurrency level
+    cold: int  # launches of different patients, each way (and client-py fetches)
+    slow_ehr: int  # launches at SLOW_EHR_LATENCY_MS, for the first byte
+    warm_s: float  # seconds of wrk per phase and concurrency level
     storm: int  # concurrent requests on the expired launch
     memory: tuple[int, int]  # summary requests at the two checkpoints
+    scale_s: float  # seconds of wrk per phase in the worker-count sweep
+    rounds: int  # alternating rounds of the observability comparison
 
 
-FULL = Counts(cold=10, warm=400, storm=200, memory=(1000, 5000))
-SMOKE = Counts(cold=2, warm=20, storm=20, memory=(20, 50))
+FULL = Counts(cold=10, slow_ehr=3, warm_s=5, storm=200, memory=(1000, 10_000), scale_s=4, rounds=3)
+SMOKE = Counts(cold=2, slow_ehr=1, warm_s=1, storm=20, memory=(20, 50), scale_s=1, rounds=1)
 
 
 def free_port() -> int:
@@ -52,12 +62,21 @@ class Server:
         workers: int,
         threads: int,
         log: Path | None = None,
+        access_log: Path | None = None,
+        cpus: str | None = None,
     ) -> None:
+        """`access_log`: one line per request with its server-side time and the load
+        generator's X-Bench-Phase header (bench/serverlog.py); `cpus`: pinned with taskset."""
         host = "127.0.0.1" if module.startswith("sandbox") else "localhost"
         self.url = f"http://{host}:{port}"
+        self.port = port
+        self.workers = workers
         self.log = log
+        self.access_log = access_log
+        logging = ["--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT]
         self.process = subprocess.Popen(
             [
+                *(["taskset", "-c", cpus] if cpus else []),
                 sys.executable,
                 "-m",
                 "gunicorn",
@@ -72,6 +91,7 @@ class Server:
                 str(threads),
                 "--timeout",
                 "120",
+                *(logging if access_log else []),
             ],
             cwd=ROOT,
             env=env,

@@ -1,0 +1,47 @@
+"""Server-side time per request, from gunicorn's access log, beside the client's latency.
+
+The client's figure includes the load generator, the loopback and the wait for a free gunicorn
+thread; the server's `%(D)s` (microseconds from the request parsed to the response written)
+does not. Their gap says how much of a latency is queueing and client cost rather than the
+app. No app change is needed: every Server the bench starts writes an access log in
+ACCESS_FORMAT, and each load generator sends an `X-Bench-Phase` header naming its phase, so
+one log holds every phase and is split by that header (the format: harness.ACCESS_FORMAT).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.harness import percentile
+
+
+def phase_times(log: Path) -> dict[str, list[float]]:
+    """Phase -> server-side seconds of each of its requests (untagged requests left out)."""
+    found: dict[str, list[float]] = defaultdict(list)
+    if not log.exists():
+        return found
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] != "-" and parts[2].isdigit():
+            found[parts[0]].append(int(parts[2]) / 1e6)
+    return found
+
+
+def server_side(log: Path | None, phase: str) -> dict[str, Any]:
+    """The phase's server-side p50/p99 in ms and its request count (zero when not logged).
+    gunicorn writes a line after the response has gone out: a short wait lets the last
+    requests of a phase land before the file is read."""
+    if log is None:
+        return {"requests": 0}
+    time.sleep(0.3)
+    times = phase_times(log).get(phase, [])
+    if not times:
+        return {"requests": 0}
+    return {
+        "requests": len(times),
+        "p50_ms": round(percentile(times, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(times, 0.99) * 1000, 2),
+    }
