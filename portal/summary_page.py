@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.journey import Journey
 from smart.errors import GrantLost
 from smart.scopes import LaunchKind
+from smartapp.memo import Memo
 from smartapp.models import Launch
 from smartapp.summary import sections as registry
 from smartapp.summary.contract import Demographics, Section
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 ARRIVALS = "<!-- arrivals -->"
 # A section fetched more than this long before the page is shown says how old it is.
 STALE_AFTER = timedelta(minutes=1)
+
+# Rendered cards (SummaryPage.card_html): a warm page's cards cost a lookup, not a render.
+_cards: Memo[tuple[Section, str]] = Memo(size=1024, ttl_s=120)
 
 # Patient-facing titles (standalone patient launches); the clinical title is one tap away.
 PATIENT_TITLES: Mapping[str, Any] = {
@@ -148,13 +152,38 @@ class SummaryPage:
     def _card(self, section: Section) -> Card:
         return card_for(section, patient_facing=self.patient_facing, now=self.now)
 
+    def card_html(self, section: Section) -> str:
+        """One section's card, rendered, or the same card rendered earlier by this process.
+
+        The memo's key names all the card depends on: the launch (its links carry the handle),
+        the section (the very object `section_cache`'s decoded memo holds, checked by
+        identity, so a section fetched again is a new key), the language, the age the card
+        states and the day (readings say how long ago they were)."""
+        card = self._card(section)
+        key = (
+            self.launch.handle,
+            section.name,
+            id(section),
+            translation.get_language(),
+            card.age,
+            timezone.localdate(),
+        )
+        hit = _cards.get(key)
+        if hit is not None and hit[0] is section:
+            return hit[1]
+        context = self._context(card=card, spec=card.spec, section=section, age=card.age)
+        context["demographics"] = _demographics(section) if section.name == "demographics" else None
+        html = render_to_string(card.spec.template, context, self.request)
+        _cards.put(key, (section, html))
+        return html
+
     def shell(self) -> tuple[str, str]:
         """The page before and after the arrivals (rendered now, before the stream starts)."""
         known = self.run.known
         slots = []
         for name in self.run.order:
             spec = registry.spec_for(name)
-            card = self._card(known[name]) if name in known else None
+            card = self.card_html(known[name]) if name in known else None
             title = PATIENT_TITLES.get(name) if self.patient_facing else None
             slots.append((card, spec, str(title) if title else gettext(spec.title)))
         html = render_to_string(
@@ -171,10 +200,9 @@ class SummaryPage:
         return top, bottom
 
     def arrival(self, section: Section) -> str:
-        card = self._card(section)
-        context = self._context(card=card, spec=card.spec, section=section, age=card.age)
+        context = self._context(section=section, card_html=self.card_html(section))
         if section.name == "demographics":
-            context["patient"] = context["demographics"] = _demographics(section)
+            context["patient"] = _demographics(section)
         return render_to_string("portal/_arrival.html", context, self.request)
 
     def stream(self) -> Iterator[str]:

@@ -38,7 +38,7 @@ from sandbox.fhir_search import (
 from sandbox.fhir_store import get_store
 from sandbox.models import Token
 from sandbox.site import SandboxSite
-from sandbox.view_helpers import with_site
+from sandbox.view_helpers import paced, with_site
 from smart.scopes import Access, ResourceScope
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -97,9 +97,6 @@ def visible(resource: Resource, rules: tuple[ResourceScope, ...], patient: str |
 
 def _fault(site: SandboxSite, resource_type: str) -> HttpResponse | None:
     options = site.options
-    if options.latency_ms:
-        time.sleep(options.latency_ms / 1000)
-    stats.record(stats.FHIR_ANSWERED, resource_type)
     rule = options.fail.get(resource_type) or options.fail.get("*")
     roll = random.random()  # noqa: S311 - fault injection, not cryptography
     if rule is None or roll >= rule.rate:
@@ -123,6 +120,7 @@ def _guard(
     token = bearer_token(request, site)
     if isinstance(token, JsonResponse):
         return token
+    paced(request, resource_type, site.options.latency_ms)
     if (fault := _fault(site, resource_type)) is not None:
         return fault
     rules = Access.from_scope_string(token.scope).rules(resource_type, permission)

@@ -31,7 +31,7 @@ from smartapp.diagnostics import recorder
 from smartapp.fhir import resources, search
 from smartapp.fhir.search import SearchResult
 from smartapp.fhir.transport import Content, Deadline, FhirUnauthorized, Json, get_content
-from smartapp.models import Launch
+from smartapp.models import Launch, TokenGrant
 from smartapp.observability import tenant
 from smartapp.vault import store, tokens
 
@@ -46,13 +46,17 @@ class SmartSession:
         self.base = launch.connection.iss
         self.profile = profile_for(launch.connection.profile)
         self._token: str | None = None
+        self._grant: TokenGrant | None = None  # proved alive, not decrypted yet
         self._version = -1
         self._refreshed_once = False  # at most one refresh per session (SMART: a refused
         self._lock = threading.Lock()  # refreshed token means the user must launch again)
 
     def ensure_token(self) -> None:
-        """Make sure the grant is alive now (refreshing an expiring token), before PHI shows."""
-        self._current()
+        """Make sure the grant is alive now (refreshing an expiring token), before PHI shows.
+        The token is decrypted by the first FHIR call, if any."""
+        with self._lock:
+            if self._token is None and self._grant is None:
+                self._grant = tokens.live_grant(self.launch)
 
     def read(self, resource_type: str, resource_id: str) -> Json:
         audit.note_read(resource_type)
@@ -112,7 +116,9 @@ class SmartSession:
     def _current(self) -> tuple[str, int]:
         with self._lock:
             if self._token is None:
-                self._token, self._version = tokens.token_and_version(self.launch)
+                grant = self._grant or tokens.live_grant(self.launch)
+                self._grant = None
+                self._token, self._version = store.access_token(grant), grant.version
             return self._token, self._version
 
     def _refreshed(self, seen_version: int) -> str:

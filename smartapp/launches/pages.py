@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def launch_for(handle: str, cookies: Mapping[str, str]) -> Launch:
     """The launch behind a page URL, only for the browser that holds its cookie."""
-    launch = Launch.objects.select_related("connection").filter(handle=handle).first()
+    # The grant comes with it: the page's first check that it is alive needs no query more.
+    launch = Launch.objects.select_related("connection", "grant").filter(handle=handle).first()
     if launch is None or not owns(cookies, handle, launch.browser):
         raise LaunchNotFound("handle of another browser")
     if launch.state == LaunchState.SIGNED_OUT:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from smartapp.memo import Memo
 from smartapp.models import Launch
 from smartapp.secretbox import DecryptionError, secret_box
 from smartapp.summary import sections
@@ -46,17 +48,38 @@ def _cache_key(scope: str, name: str, version: int = SCHEMA_VERSION) -> str:
     return f"phi:{scope}:{name}" if version == 1 else f"phi:v{version}:{scope}:{name}"
 
 
-def get(scope: str, name: str) -> Section | None:
-    """The cached section, or None when there is none (or it cannot be read: refetch)."""
-    sealed = cache.get(_cache_key(scope, name))
-    if sealed is None:
+# Decoded sections by (key, digest of the ciphertext): the same stored value decodes to the
+# same Section, so a warm page decrypts and parses each section once per process while it
+# lasts (smartapp/memo.py). A changed, expired or forgotten entry has no ciphertext to match.
+_decoded: Memo[Section] = Memo(size=2048, ttl_s=120)
+
+
+def _open(key: str, sealed: Any) -> Section | None:
+    if not isinstance(sealed, str):
         return None
+    memo_key = (key, hashlib.sha256(sealed.encode()).digest())
+    found = _decoded.get(memo_key)
+    if found is not None:
+        return found
     try:
-        return section_from_json(
-            json.loads(secret_box().decrypt(sealed, bound_to=_cache_key(scope, name)))
-        )
+        section = section_from_json(json.loads(secret_box().decrypt(sealed, bound_to=key)))
     except (DecryptionError, ValueError, KeyError, TypeError):
         return None  # old format or key: refetch
+    return _decoded.put(memo_key, section)
+
+
+def get(scope: str, name: str) -> Section | None:
+    """The cached section, or None when there is none (or it cannot be read: refetch)."""
+    key = _cache_key(scope, name)
+    return _open(key, cache.get(key))
+
+
+def get_many(scope: str, names: Iterable[str]) -> dict[str, Section]:
+    """The cached sections of `names` that can be read, in one round trip to the cache."""
+    keys = {_cache_key(scope, name): name for name in names}
+    found = cache.get_many(list(keys))
+    opened = {keys[key]: _open(key, sealed) for key, sealed in found.items()}
+    return {name: section for name, section in opened.items() if section is not None}
 
 
 def put(scope: str, section: Section) -> None:

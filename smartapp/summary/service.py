@@ -237,13 +237,14 @@ def start_summary(
     run = SummaryRun(
         launch.patient_id, order, {}, deadline, scope, launch.connection.slug, launch.pk
     )
+    shared = [name for name in order if _shared(name, granted)]
+    cached = _cached(run, [name for name in shared if not _bypassed(refresh, name)])
     wanted = []
     for name in order:
-        fresh = refresh is True or (not isinstance(refresh, bool) and name in refresh)
-        if not _shared(name, granted):
+        if name not in shared:
             run.known[name] = run.counted(Section(name, SectionStatus.NOT_SHARED), "not shared")
-        elif not fresh and (hit := _cached(run, name)) is not None:
-            run.known[name] = hit
+        elif name in cached:
+            run.known[name] = run.counted(cached[name], "cache")
         else:
             wanted.append(name)
     if wanted:
@@ -256,11 +257,17 @@ def start_summary(
     return run
 
 
-def _cached(run: SummaryRun, name: str) -> Section | None:
-    hit = section_cache.get(run._scope, name)
-    result = "miss" if hit is None else "hit"
-    metrics.SUMMARY_CACHE.labels(run.connection, name, result).inc()
-    return None if hit is None else run.counted(hit, "cache")
+def _bypassed(refresh: bool | Collection[str], name: str) -> bool:
+    """`refresh` asks for `name` afresh: every section (True) or this one by name."""
+    return refresh is True or (not isinstance(refresh, bool) and name in refresh)
+
+
+def _cached(run: SummaryRun, names: Sequence[str]) -> dict[str, Section]:
+    """The cached sections of `names`, read in one round trip; each hit or miss counted."""
+    hits = section_cache.get_many(run._scope, names) if names else {}
+    for name in names:
+        metrics.SUMMARY_CACHE.labels(run.connection, name, "hit" if name in hits else "miss").inc()
+    return hits
 
 
 def build_summary(

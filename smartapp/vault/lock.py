@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import fcntl
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,9 @@ from smartapp.observability import metrics
 
 LOCK_TTL_S = 45.0  # the default policy's lock_ttl_s; callers pass the policy's own
 WAIT_S = 15.0
+# How often a process waiting for another host's or process's refresh looks again: the new
+# token lands within a poll of the holder letting go, not a tenth of a second later.
+POLL_S = 0.01
 
 
 class LockTimeout(Exception):
@@ -64,7 +69,7 @@ def _file(key: str, wait_s: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(key) from None
-                time.sleep(0.02)
+                time.sleep(POLL_S)
         try:
             yield
         finally:
@@ -72,9 +77,45 @@ def _file(key: str, wait_s: float) -> Iterator[None]:
 
 
 @contextmanager
+def in_process(key: str, wait_s: float) -> Iterator[None]:
+    """One holder of `key` at a time among this process's threads; LockTimeout after `wait_s`.
+
+    A waiter wakes the moment the holder lets go (no polling), so the threads of a process
+    that all found the same token expired queue here, cheaply, and only the first of them
+    goes on to the shared lock; the others find the new token when their turn comes."""
+    with _local_guard:
+        entry = _local.setdefault(key, _LocalLock())
+        entry.users += 1
+    try:
+        if not entry.lock.acquire(timeout=wait_s):
+            raise LockTimeout(key)
+        try:
+            yield
+        finally:
+            entry.lock.release()
+    finally:
+        with _local_guard:
+            entry.users -= 1
+            if entry.users == 0:
+                del _local[key]
+
+
+@dataclass
+class _LocalLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # threads holding or waiting: the entry goes when the last one leaves
+
+
+_local: dict[str, _LocalLock] = {}
+_local_guard = threading.Lock()
+
+
+@contextmanager
 def _redis(key: str, wait_s: float, ttl_s: float) -> Iterator[None]:
     try:
-        lock = cache.lock(f"refresh-lock:{key}", timeout=ttl_s, blocking_timeout=wait_s)  # type: ignore[attr-defined]
+        lock = cache.lock(  # type: ignore[attr-defined]
+            f"refresh-lock:{key}", timeout=ttl_s, blocking_timeout=wait_s, sleep=POLL_S
+        )
         acquired = lock.acquire()
     except (RedisError, ConnectionInterrupted) as exc:
         outage = getattr(cache, "outage", None)

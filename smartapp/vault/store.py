@@ -27,6 +27,19 @@ def grant_of(launch: Launch) -> TokenGrant:
     return grant
 
 
+def read_with_launch(launch: Launch) -> TokenGrant:
+    """The grant as `launch_for` read it together with the launch (one query for both), the
+    first time only: any later call reads the row afresh, as `grant_of` does."""
+    relation = Launch.grant.related
+    if not relation.is_cached(launch):
+        return grant_of(launch)
+    grant = relation.get_cached_value(launch)
+    relation.delete_cached_value(launch)
+    if not isinstance(grant, TokenGrant):  # select_related found no grant: None
+        raise LaunchEnded("no grant").about(launch.connection)
+    return grant
+
+
 def apply(grant: TokenGrant, tokens: TokenResponse, now: datetime) -> None:
     """New tokens onto the grant, together: access, refresh, scope, expiry, version."""
     grant.set_secret("access_token", tokens.access_token)

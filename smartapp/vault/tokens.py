@@ -46,7 +46,7 @@ from smartapp.models import Launch, TokenGrant
 from smartapp.observability import metrics
 from smartapp.summary.cache import forget as forget_cached_phi
 from smartapp.vault import revocation, store
-from smartapp.vault.lock import LockTimeout, refresh_lock
+from smartapp.vault.lock import LockTimeout, in_process, refresh_lock
 from smartapp.vault.policy import RefreshPolicy
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,21 @@ def is_stale(grant: TokenGrant) -> bool:
     return policy().is_stale(grant.expires_at, grant.lifetime_s, clock().now())
 
 
+def live_grant(launch: Launch) -> TokenGrant:
+    """The launch's grant with a usable access token, refreshed first when it is expiring.
+    Nothing is decrypted unless it refreshes: a page served from the cache only proves the
+    grant is alive (`SmartSession.ensure_token`)."""
+    grant = store.read_with_launch(launch)
+    if not is_stale(grant):
+        return grant
+    refresh(launch, seen_version=grant.version)
+    return store.grant_of(launch)
+
+
 def token_and_version(launch: Launch) -> tuple[str, int]:
     """A usable access token and the grant version it belongs to (for a later 401 retry)."""
-    grant = store.grant_of(launch)
-    if not is_stale(grant):
-        return store.access_token(grant), grant.version
-    token = refresh(launch, seen_version=grant.version)
-    return token, store.grant_of(launch).version
+    grant = live_grant(launch)
+    return store.access_token(grant), grant.version
 
 
 def access_token(launch: Launch) -> str:
@@ -95,48 +103,70 @@ def access_token(launch: Launch) -> str:
     return token_and_version(launch)[0]
 
 
-def _lock(grant: TokenGrant) -> AbstractContextManager[None]:
+def _queue(launch: Launch) -> AbstractContextManager[None]:
+    """This process's threads refreshing one launch queue here first (`lock.in_process`)."""
     if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
         return nullcontext()  # test-only switch (tests/settings.py): shows what the lock prevents
+    return in_process(str(launch.pk), wait_s=policy().lock_wait_s)
+
+
+def _lock(grant: TokenGrant) -> AbstractContextManager[None]:
+    if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
+        return nullcontext()
     rules = policy()
     return refresh_lock(grant.pk, wait_s=rules.lock_wait_s, ttl_s=rules.lock_ttl_s)
+
+
+def _landed(grant: TokenGrant, seen_version: int) -> bool:
+    """Someone refreshed since the caller's token was read, and that token is still good."""
+    return grant.version != seen_version and not is_stale(grant)
 
 
 def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
     """A fresh access token, refreshed at most once however many callers race here.
 
     `seen_version` is the grant version the caller's token came from: a caller that finds a
-    newer version after taking the lock takes that token rather than refreshing again.
+    newer version after its wait takes that token rather than refreshing again. Threads of
+    one process wait in line in-process and wake as the token lands; only the first goes on
+    to the cross-process lock (`smartapp.vault.lock`).
     `refused` says the EHR refused the current token (a FHIR 401), so it is not reused.
     """
-    grant = store.grant_of(launch)
     try:
-        with _lock(grant):
-            grant = store.grant_of(launch)  # re-read: someone may have refreshed while we waited
-            if grant.version != seen_version and not is_stale(grant):
+        with _queue(launch):
+            grant = store.grant_of(launch)  # re-read: another thread may have refreshed
+            if _landed(grant, seen_version):
                 return store.access_token(grant)
-            refresh_token = store.refresh_token(grant)
-            if not refresh_token:
-                if not refused and grant.expires_at > clock().now():
-                    return store.access_token(grant)  # still valid; nothing to refresh with
-                raise end_grant(launch, GrantLost("expired and no refresh token"))
-            with recorder.timed(launch.pk, "refresh", refused=refused) as noted:
-                tokens = _call_token_endpoint(launch, grant, refresh_token)
-                rotated = bool(tokens.refresh_token) and tokens.refresh_token != refresh_token
-                noted.update(token_facts(tokens), rotated=rotated)
-            with transaction.atomic():
-                store.apply(grant, tokens, clock().now())
-                grant.save()
-            log.info(
-                "access token refreshed",
-                extra={"launch": launch.handle[:6], "version": grant.version},
-            )
-            return tokens.access_token
+            with _lock(grant):
+                grant = store.grant_of(launch)  # and again: another process may have
+                if _landed(grant, seen_version):
+                    return store.access_token(grant)
+                return _refresh_now(launch, grant, refused=refused)
     except LockTimeout:
         grant = store.grant_of(launch)
         if grant.expires_at > clock().now() and grant.version != seen_version:
             return store.access_token(grant)
         raise EhrUnavailable("refresh lock wait timed out").about(launch.connection) from None
+
+
+def _refresh_now(launch: Launch, grant: TokenGrant, *, refused: bool) -> str:
+    """The refresh itself, under the lock: the token endpoint, then the new tokens stored."""
+    refresh_token = store.refresh_token(grant)
+    if not refresh_token:
+        if not refused and grant.expires_at > clock().now():
+            return store.access_token(grant)  # still valid; nothing to refresh with
+        raise end_grant(launch, GrantLost("expired and no refresh token"))
+    with recorder.timed(launch.pk, "refresh", refused=refused) as noted:
+        tokens = _call_token_endpoint(launch, grant, refresh_token)
+        rotated = bool(tokens.refresh_token) and tokens.refresh_token != refresh_token
+        noted.update(token_facts(tokens), rotated=rotated)
+    with transaction.atomic():
+        store.apply(grant, tokens, clock().now())
+        grant.save()
+    log.info(
+        "access token refreshed",
+        extra={"launch": launch.handle[:6], "version": grant.version},
+    )
+    return tokens.access_token
 
 
 def _call_token_endpoint(launch: Launch, grant: TokenGrant, refresh_token: str) -> TokenResponse:
