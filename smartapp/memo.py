@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -51,11 +51,6 @@ class Memo(Generic[V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return value
-
-    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
-        """The memoised value, or `make()`'s (two threads may both make it; both are right)."""
-        found = self.get(key)
-        return found if found is not None else self.put(key, make())
 
     def clear(self) -> None:
         with self._lock:

@@ -73,12 +73,15 @@ def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     from smartapp.fhir.breaker import reset_circuits
+    from smartapp.memo import clear_all
 
     cache.clear()
     reset_circuits()
+    clear_all()
     yield
     cache.clear()
     reset_circuits()
+    clear_all()
 
 
 @pytest.fixture(autouse=True)

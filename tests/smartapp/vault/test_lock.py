@@ -87,3 +87,37 @@ def test_the_redis_lock_outlives_the_worst_case_refresh(settings) -> None:
     with tokens._lock(grant):
         ttl = cache.ttl(f"refresh-lock:{grant.pk}")  # type: ignore[attr-defined]
     assert ttl > tokens.policy().worst_case_s >= 20 + sum(tokens.policy().retry_delays_s)
+
+
+def test_in_process_queue_excludes_and_bounds_the_wait() -> None:
+    contend(str(uuid.uuid4()), lock=refresh_lock.in_process)
+
+
+def test_in_process_waiters_wake_when_the_holder_lets_go_and_leave_nothing_behind() -> None:
+    """The threads of a process queue for one launch; each wakes as the one before it lets
+    go (no fixed sleep), and the per-key entry goes with the last of them."""
+    key = str(uuid.uuid4())
+    order: list[int] = []
+    first_in = threading.Event()
+
+    def holder() -> None:
+        with refresh_lock.in_process(key, 5):
+            first_in.set()
+            threading.Event().wait(0.2)  # "the refresh"
+            order.append(0)
+
+    def waiter(n: int) -> None:
+        with refresh_lock.in_process(key, 5):
+            order.append(n)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert first_in.wait(5)
+    threads += [threading.Thread(target=waiter, args=(n,)) for n in (1, 2, 3)]
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert order[0] == 0  # nobody got in while the holder held it
+    assert sorted(order) == [0, 1, 2, 3]
+    assert key not in refresh_lock._local
