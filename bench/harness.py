@@ -36,7 +36,7 @@ class Counts:
     rounds: int  # alternating rounds of the observability comparison
 
 
-FULL = Counts(cold=10, slow_ehr=3, warm_s=5, storm=200, memory=(1000, 10_000), scale_s=4, rounds=3)
+FULL = Counts(cold=10, slow_ehr=3, warm_s=5, storm=200, memory=(1000, 10_000), scale_s=3, rounds=3)
 SMOKE = Counts(cold=2, slow_ehr=1, warm_s=1, storm=20, memory=(20, 50), scale_s=1, rounds=1)
 
 

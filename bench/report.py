@@ -3,6 +3,7 @@ measured in this run, its goal and whether it was met), then the details behind 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,69 +17,54 @@ class Goal:
     met: bool
 
 
-def _goal(
-    figure: str, value: float, goal: str, test: Callable[[float], bool], unit: str = ""
-) -> Goal:
-    return Goal(figure, f"{value}{unit}", goal, test(value))
+_TESTS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+}
+
+
+def _goal(figure: str, value: float, goal: str, unit: str = "", note: str = "") -> Goal:
+    """`goal` is a comparison and a threshold ("<= 1.15"), in the figure's `unit`."""
+    sign, threshold = goal.split()
+    met = _TESTS[sign](value, float(threshold))
+    return Goal(figure, f"{value}{unit}{note}", f"{goal}{unit}", met)
+
+
+def _server(figures: dict[str, Any], key: str) -> str:
+    """The same requests' server-side figure (gunicorn's access log), when it was logged."""
+    server = figures.get("server", {})
+    return f" (server {server[key]} ms)" if key in server else ""
 
 
 def goal_rows(results: dict[str, Any]) -> list[Goal]:
     cold, slow, storm = results["cold_summary"], results["slow_ehr"], results["refresh_storm"]
     c1, c8 = results["warm_summary"]["c1"], results["warm_summary"]["c8"]
     storm_met = storm["token_endpoint_refreshes"] == 1 and not storm["failures"]
+    first_byte = slow["first_byte_median_ms"]
     return [
-        _goal(
-            "cold summary / ideal (one round trip at 200 ms per FHIR call)",
-            cold["parallel_over_ideal"],
-            "<= 1.15",
-            lambda v: v <= 1.15,
-        ),
-        _goal(
-            "cold summary / sequential (the app, one query at a time)",
-            cold["parallel_over_sequential"],
-            "<= 0.15",
-            lambda v: v <= 0.15,
-        ),
-        _goal(
-            "cold summary / client-py (the same reads, one at a time)",
-            cold["parallel_over_client_py"],
-            "<= 0.15",
-            lambda v: v <= 0.15,
-        ),
-        _goal(
-            "warm summary, 1 client: p50",
-            c1["summary"]["p50_ms"],
-            "<= 4 ms",
-            lambda v: v <= 4,
-            " ms",
-        ),
-        _goal(
-            "warm summary, 1 client: share of /healthz throughput",
-            c1["summary_over_healthz_rps"],
-            ">= 0.4",
-            lambda v: v >= 0.4,
-        ),
-        _goal(
-            "warm summary, 8 clients: p99",
-            c8["summary"]["p99_ms"],
-            "< 40 ms",
-            lambda v: v < 40,
-            " ms",
-        ),
+        _goal("cold summary / ideal (one round trip at 200 ms per FHIR call)",
+              cold["parallel_over_ideal"], "<= 1.15"),
+        _goal("cold summary / sequential (the app, one query at a time)",
+              cold["parallel_over_sequential"], "<= 0.15"),
+        _goal("cold summary / client-py (the same reads, one at a time)",
+              cold["parallel_over_client_py"], "<= 0.15"),
+        _goal("warm summary, 1 client: p50", c1["summary"]["p50_ms"], "<= 4", " ms",
+              _server(c1["summary"], "p50_ms")),
+        _goal("warm summary, 1 client: share of /healthz throughput",
+              c1["summary_over_healthz"], ">= 0.4"),
+        _goal("warm summary, 8 clients: p99", c8["summary"]["p99_ms"], "< 40", " ms",
+              _server(c8["summary"], "p99_ms")),
         Goal(
             f"refresh storm, {storm['requests']} requests: refreshes / failures / p99",
-            f"{storm['token_endpoint_refreshes']} / {storm['failures']} / {storm['p99_ms']} ms",
+            f"{storm['token_endpoint_refreshes']} / {storm['failures']} / {storm['p99_ms']} ms"
+            + _server(storm, "p99_ms"),
             "1 / 0 / < 1500 ms",
             storm_met and storm["p99_ms"] < 1500,
         ),
-        _goal(
-            "first byte of the summary with 2 s FHIR latency (median)",
-            slow["first_byte_median_ms"],
-            "< 50 ms",
-            lambda v: v < 50,
-            " ms",
-        ),
-    ]
+        _goal("first byte of the summary with 2 s FHIR latency (median)", first_byte, "< 50",
+              " ms"),
+    ]  # fmt: skip
 
 
 def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -139,11 +125,11 @@ def _warm_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             (f"warm summary {level}", _load(figures["summary"])),
             (
                 f"  /healthz {level}; summary/healthz",
-                f"{_load(figures['healthz'])}; {figures['summary_over_healthz_rps']}",
+                f"{_load(figures['healthz'])}; {figures['summary_over_healthz']}",
             ),
             (
                 f"  API summary (JSON) {level}; api/html rps",
-                f"{_load(figures['api_summary'])}; {figures['api_over_html_rps']}",
+                f"{_load(figures['api_summary'])}; {figures['api_over_html']}",
             ),
         ]
     return rows

@@ -73,8 +73,8 @@ def warm_summary(bench: Bench, seconds: int, pin: Pinning) -> dict[str, Any]:
             )
             figures[name] = _paired(load, app, phase)
         summary, api, health = (figures[name]["rps"] for name in targets)
-        figures["summary_over_healthz_rps"] = round(summary / health, 3)
-        figures["api_over_html_rps"] = round(api / summary, 3)
+        figures["summary_over_healthz"] = round(summary / health, 3)
+        figures["api_over_html"] = round(api / summary, 3)
         out[f"c{level}"] = figures
     return out
 
