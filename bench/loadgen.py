@@ -74,11 +74,13 @@ def _install_wrk() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-qq", "wrk"]
     # A fresh machine may have no package lists yet: update once when the first try fails.
+    said = ""
     for command in (install, ["apt-get", "update", "-qq"], install):
-        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        said = done.stderr.strip() or said
         if shutil.which("wrk"):
             return
-    raise SystemExit(INSTALL_HINT)
+    raise SystemExit(f"{INSTALL_HINT}\napt-get said: {said}")
 
 
 def ensure_wrk() -> str:

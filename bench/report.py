@@ -87,6 +87,10 @@ def _pair(figures: dict[str, Any]) -> str:
     return text
 
 
+def _pair_server(server: dict[str, Any]) -> str:
+    return "{p50_ms} / {p99_ms} ms".format(**server) if server.get("requests") else "-"
+
+
 def _cold_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     cold, slow = r["cold_summary"], r["slow_ehr"]
     calls = cold["fhir_calls"]
@@ -111,6 +115,7 @@ def _cold_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             "  FHIR calls: the app's page / client-py's reads",
             f"{calls.get('app')} / {calls.get('client_py')}",
         ),
+        ("  server-side time of those pages (p50 / p99)", _pair_server(cold["server_side"])),
         (
             "cold summary at 2 s per FHIR call: first byte max; last byte",
             "{first_byte_max_ms} ms; {last_byte_median_ms} ms".format(**slow),

@@ -302,6 +302,8 @@ def main() -> int:
     try:
         fleet = Fleet(env, work, pinning(), {name: free_port() for name in names}, sink)
         results = _phases(fleet, SMOKE if args.smoke else FULL)
+    except RuntimeError as exc:  # a phase went wrong: the servers' own logs say why
+        raise SystemExit(f"{exc}\nthe servers' logs and access logs: {work}") from exc
     finally:
         sink.stop()
     report: dict[str, Any] = {
