@@ -33,11 +33,30 @@ class Counts:
     storm: int  # concurrent requests on the expired launch
     memory: tuple[int, int]  # summary requests at the two checkpoints
     scale_s: float  # seconds of wrk per phase in the worker-count sweep
+    scale_workers: tuple[int, ...]  # the sweep's worker counts (each a fresh server)
     rounds: int  # alternating rounds of the observability comparison
 
 
-FULL = Counts(cold=10, slow_ehr=3, warm_s=5, storm=200, memory=(1000, 10_000), scale_s=3, rounds=3)
-SMOKE = Counts(cold=2, slow_ehr=1, warm_s=1, storm=20, memory=(20, 50), scale_s=1, rounds=1)
+FULL = Counts(
+    cold=10,
+    slow_ehr=3,
+    warm_s=5,
+    storm=200,
+    memory=(1000, 10_000),
+    scale_s=3,
+    scale_workers=(1, 2, 4),
+    rounds=3,
+)
+SMOKE = Counts(
+    cold=2,
+    slow_ehr=1,
+    warm_s=1,
+    storm=20,
+    memory=(20, 50),
+    scale_s=1,
+    scale_workers=(1, 2),
+    rounds=1,
+)
 
 
 def free_port() -> int:

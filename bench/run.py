@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,23 @@ def _register(bench: Bench, ports: dict[str, int]) -> None:
         )
 
 
-def _phases(fleet: Fleet, counts: Counts) -> dict[str, Any]:
+def _overhead(bench: Bench, fleet: Fleet, counts: Counts) -> dict[str, Any]:
+    bare = fleet.app("bare", BENCH_BARE="1")
+    try:
+        return warm.overhead(bench, bare, fleet.sink, int(counts.warm_s), counts.rounds, fleet.pin)
+    finally:
+        bare.stop()
+
+
+def _scale(bench: Bench, fleet: Fleet, counts: Counts) -> dict[str, Any]:
+    def start(workers: int) -> Server:
+        return fleet.app(f"w{workers}", workers=workers)
+
+    return warm.scale(bench, start, counts.scale_workers, int(counts.scale_s), fleet.pin)
+
+
+def _phases(fleet: Fleet, counts: Counts) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every phase's figures, and the seconds each took."""
     pin = fleet.pin
     sandbox = Server(
         "sandbox.wsgi", fleet.ports["sandbox"], fleet.env, workers=1, threads=32, cpus=pin.servers
@@ -234,34 +251,34 @@ def _phases(fleet: Fleet, counts: Counts) -> dict[str, Any]:
     app, sequential = fleet.app("app"), fleet.app("seq", BENCH_SUMMARY_WORKERS="1")
     bench = Bench(app, sequential, sandbox)
     _register(bench, fleet.ports)
+    results: dict[str, Any] = {}
+    took: dict[str, float] = {}
+
+    def step(name: str, call: Callable[[], Any]) -> None:
+        started = time.monotonic()
+        results[name] = call()
+        took[name] = round(time.monotonic() - started, 1)
+
     try:
-        results = {"cold_summary": cold.cold_summary(bench, counts.cold)}
+        step("cold_summary", lambda: cold.cold_summary(bench, counts.cold))
         # The one-query-at-a-time copy is done: its database connections (each thread keeps
         # one for CONN_MAX_AGE) go back before the busier phases need PostgreSQL's 100.
         sequential.stop()
-        results["slow_ehr"] = cold.slow_ehr_first_byte(bench, counts.slow_ehr)
-        results["warm_summary"] = warm.warm_summary(bench, int(counts.warm_s), pin)
-        results["launch_upstream_calls"] = launch_calls(bench)
-        results["memory"] = warm.memory(bench, counts.memory, pin)
-        bare = fleet.app("bare", BENCH_BARE="1")
-        try:
-            results["observability_overhead"] = warm.overhead(
-                bench, bare, fleet.sink, int(counts.warm_s), counts.rounds, pin
-            )
-        finally:
-            bare.stop()
+        step("slow_ehr", lambda: cold.slow_ehr_first_byte(bench, counts.slow_ehr))
+        step("warm_summary", lambda: warm.warm_summary(bench, int(counts.warm_s), pin))
+        step("launch_upstream_calls", lambda: launch_calls(bench))
+        step("memory", lambda: warm.memory(bench, counts.memory, pin))
+        step("observability_overhead", lambda: _overhead(bench, fleet, counts))
         # Last on this app: the storm busies all of its threads, and each then holds a
         # database connection for as long as the app runs.
-        results["refresh_storm"] = refresh_storm(bench, counts.storm)
+        step("refresh_storm", lambda: refresh_storm(bench, counts.storm))
         app.stop()  # one app at a time from here: the sweep's servers have the cores
-        results["scale"] = warm.scale(
-            bench, lambda n: fleet.app(f"w{n}", workers=n), int(counts.scale_s), pin
-        )
+        step("scale", lambda: _scale(bench, fleet, counts))
     finally:
         for server in (app, sequential, sandbox):
             if server.process.poll() is None:
                 server.stop()
-    return results
+    return results, took
 
 
 def _commit() -> str:
@@ -297,11 +314,12 @@ def main() -> int:
     env = _prepare(work)
     _warn_if_postgres_is_short()
     started = time.monotonic()
-    names = ("app", "seq", "bare", "sandbox", *(f"w{n}" for n in warm.SCALE_WORKERS))
+    counts = SMOKE if args.smoke else FULL
+    names = ("app", "seq", "bare", "sandbox", *(f"w{n}" for n in counts.scale_workers))
     sink = OtlpSink()
     try:
         fleet = Fleet(env, work, pinning(), {name: free_port() for name in names}, sink)
-        results = _phases(fleet, SMOKE if args.smoke else FULL)
+        results, took = _phases(fleet, counts)
     except RuntimeError as exc:  # a phase went wrong: the servers' own logs say why
         raise SystemExit(f"{exc}\nthe servers' logs and access logs: {work}") from exc
     finally:
@@ -310,6 +328,7 @@ def main() -> int:
         "commit": _commit().strip(),
         "smoke": args.smoke,
         "seconds": round(time.monotonic() - started),
+        "phase_seconds": took,
         "units": UNITS,
         "settings": _settings(wrk_version, fleet.pin),
         "results": results,

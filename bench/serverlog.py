@@ -30,13 +30,25 @@ def phase_times(log: Path) -> dict[str, list[float]]:
     return found
 
 
+def _settle(log: Path, quiet_s: float = 0.1, limit_s: float = 2.0) -> None:
+    """Until the log's size has not changed for `quiet_s` (at most `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    size = -1
+    while time.monotonic() < deadline:
+        now = log.stat().st_size if log.exists() else 0
+        if now == size:
+            return
+        size = now
+        time.sleep(quiet_s)
+
+
 def server_side(log: Path | None, phase: str) -> dict[str, Any]:
     """The phase's server-side p50/p99 in ms and its request count (zero when not logged).
-    gunicorn writes a line after the response has gone out: a short wait lets the last
-    requests of a phase land before the file is read."""
+    gunicorn writes a line after the response has gone out: the file is read once it has
+    stopped growing, so that the last requests of a phase are in it."""
     if log is None:
         return {"requests": 0}
-    time.sleep(0.3)
+    _settle(log)
     times = phase_times(log).get(phase, [])
     if not times:
         return {"requests": 0}

@@ -25,7 +25,6 @@ from bench.loadgen import Load, Pinning, wrk
 from bench.serverlog import server_side
 
 LEVELS = (1, 8, 32)
-SCALE_WORKERS = (1, 2, 4)
 SCALE_LEVELS = (8, 32)
 
 
@@ -83,7 +82,7 @@ def drive(url: str, headers: dict[str, str], total: int, pin: Pinning, phase: st
     """At least `total` requests at 8 connections, in wrk runs sized from the rate so far."""
     done, rate = 0, 0.0
     while done < total:
-        seconds = 2 if not rate else math.ceil((total - done) / rate)
+        seconds = (2 if total >= 1000 else 1) if not rate else math.ceil((total - done) / rate)
         load = wrk(
             url, connections=8, seconds=min(seconds, 60), phase=phase, pin=pin, headers=headers
         )
@@ -151,11 +150,15 @@ def overhead(
 
 
 def scale(
-    bench: Bench, start: Callable[[int], Server], seconds: int, pin: Pinning
+    bench: Bench,
+    start: Callable[[int], Server],
+    counts: tuple[int, ...],
+    seconds: int,
+    pin: Pinning,
 ) -> dict[str, Any]:
-    """The warm summary and /healthz under 1, 2 and 4 workers (each a fresh server)."""
+    """The warm summary and /healthz under each count of workers (each a fresh server)."""
     out: dict[str, Any] = {}
-    for workers in SCALE_WORKERS:
+    for workers in counts:
         server = start(workers)
         try:
             url, cookie = _warm_launch(bench, server, "pat-07", pin)
@@ -179,19 +182,16 @@ def scale(
         finally:
             server.stop()
         out[f"workers_{workers}"] = figures
-    out["summary_grows_until_workers"] = grows_until(out, "summary")
-    out["healthz_grows_until_workers"] = grows_until(out, "healthz")
+    out["summary_grows_until_workers"] = grows_until(out, counts, "summary")
+    out["healthz_grows_until_workers"] = grows_until(out, counts, "healthz")
     return out
 
 
-def grows_until(sweep: dict[str, Any], name: str) -> int:
+def grows_until(sweep: dict[str, Any], counts: tuple[int, ...], name: str) -> int:
     """The worker count after which one more step (1 -> 2 -> 4) adds less than 10 % to the
     best rps of its levels; the last count when every step still adds more."""
-    best = [
-        max(sweep[f"workers_{w}"][f"{name}_c{c}"]["rps"] for c in SCALE_LEVELS)
-        for w in SCALE_WORKERS
-    ]
+    best = [max(sweep[f"workers_{w}"][f"{name}_c{c}"]["rps"] for c in SCALE_LEVELS) for w in counts]
     for index in range(1, len(best)):
         if best[index] < best[index - 1] * 1.1:
-            return SCALE_WORKERS[index - 1]
-    return SCALE_WORKERS[-1]
+            return counts[index - 1]
+    return counts[-1]
