@@ -61,15 +61,16 @@ from bench.report import goals, print_table
 from bench.serverlog import server_side
 
 APP_WORKERS, APP_THREADS = 4, 16
+# Every figure's unit is in its key: a suffix, or one of the names below.
 UNITS = {
     "_ms": "milliseconds",
-    "_s": "seconds",
-    "_rps": "requests per second (keys named rps too)",
+    "_s, seconds, phase_seconds": "seconds",
+    "_rps, rps": "requests per second",
     "_mib": "MiB (resident set size)",
     "_pct": "percent",
-    "_over_": "a ratio of two figures of the same run (no unit)",
+    "_over_, _ratio": "a ratio of two figures of the same run (no unit)",
     "_workers": "gunicorn worker processes",
-    "other": "counts",
+    "anything else": "a count",
 }
 
 

@@ -79,14 +79,15 @@ def warm_summary(bench: Bench, seconds: int, pin: Pinning) -> dict[str, Any]:
 
 
 def drive(url: str, headers: dict[str, str], total: int, pin: Pinning, phase: str) -> int:
-    """At least `total` requests at 8 connections, in wrk runs sized from the rate so far."""
+    """At least `total` requests at 8 connections, in wrk runs sized from the best rate so
+    far (wrk runs for a time, not a count: the last run may go a little past `total`)."""
     done, rate = 0, 0.0
     while done < total:
         seconds = (2 if total >= 1000 else 1) if not rate else math.ceil((total - done) / rate)
         load = wrk(
             url, connections=8, seconds=min(seconds, 60), phase=phase, pin=pin, headers=headers
         )
-        done, rate = done + load.requests, load.rps
+        done, rate = done + load.requests, max(rate, load.rps)
     return done
 
 
