@@ -86,6 +86,8 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The load comes from Debian's wrk, installed with apt-get when missing (as root; otherwise the
+# run stops and says how): bench/loadgen.py.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/extraction.py
