@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from smartapp.observability import tracing
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -80,7 +82,8 @@ class BatchThread(Generic[T]):
                 except queue.Empty:
                     break
             try:
-                self._write_batch(batch)
+                with tracing.untraced():
+                    self._write_batch(batch)
             except Exception:
                 log.exception("a batch was not written", extra={"writer": self.name})
             finally:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import copy_context
 from typing import Any, TypeVar
 
@@ -118,6 +119,16 @@ def unconfigure() -> None:
 def tracer() -> trace.Tracer:
     """The app's tracer: a no-op one while tracing is off."""
     return _tracer
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """No spans inside: for the background writers (`smartapp.batching`), whose queries
+    belong to no page and would otherwise each start a trace of their own."""
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        yield
 
 
 def in_context(function: Callable[..., T]) -> Callable[..., T]:

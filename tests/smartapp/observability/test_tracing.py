@@ -100,3 +100,22 @@ def test_tracing_is_off_unless_the_environment_asks() -> None:
     assert not tracing.wanted(
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_TRACES_EXPORTER": "none"}
     )
+
+
+def test_the_background_writers_start_no_traces(connect, browser, exporter) -> None:
+    """The audit trail's and the launch steps' batches (smartapp.batching) write for many
+    pages at once and belong to none: their queries make no spans (they would each start a
+    trace of their own, and cost every page's share of the exporter)."""
+    from smartapp.audit import writer as audit_writer
+    from smartapp.diagnostics import writer as steps_writer
+
+    summary_spans(connect, browser, exporter)
+    assert audit_writer._thread.wait_idle(5)
+    assert steps_writer._thread.wait_idle(5)
+    writes = [
+        span
+        for span in exporter.get_finished_spans()
+        if "accessrecord" in str(attrs(span).get("db.statement", "")).lower()
+        or "launchstep" in str(attrs(span).get("db.statement", "")).lower()
+    ]
+    assert writes == []
