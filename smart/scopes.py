@@ -25,6 +25,8 @@ a v1-only server refuses v2 syntax), and its FHIR API allows what `Access` says.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -88,8 +90,10 @@ class ResourceScope:
         return bool(self.permissions & READ_PERMISSIONS)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_resource_scope(scope: str) -> ResourceScope | None:
-    """A clinical scope, or None when `scope` is not one (context scopes, typos)."""
+    """A clinical scope, or None when `scope` is not one (context scopes, typos). Memoised:
+    every page asks about the same few granted words, and the answer is immutable."""
     if match := _V1.fullmatch(scope):
         level, rtype, action = match.groups()
         return ResourceScope(level, rtype, frozenset(_V1_PERMISSIONS[action]), version=1)  # type: ignore[arg-type]
