@@ -26,7 +26,6 @@ a v1-only server refuses v2 syntax), and its FHIR API allows what `Access` says.
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from enum import StrEnum
