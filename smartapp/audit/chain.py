@@ -161,8 +161,27 @@ def append_many(entries: Sequence[Entry]) -> list[AccessRecord]:
             )
             prev_hash = record.hash
             records.append(record)
-        AccessRecord.objects.bulk_create(records)
+        _insert(records)
     return records
+
+
+def _insert(records: list[AccessRecord]) -> None:
+    """One multi-row INSERT, in plain SQL (see _bump_head); each value prepared by its own
+    field, as the ORM would (JSON, UUIDs and dates for this database)."""
+    fields = [f for f in AccessRecord._meta.concrete_fields if f is not AccessRecord._meta.pk]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(AccessRecord._meta.db_table)}"  # noqa: S608
+            f" ({', '.join(quote(f.column) for f in fields)}) VALUES "
+            + ", ".join([row] * len(records)),
+            [
+                f.get_db_prep_save(getattr(record, f.attname), connection)
+                for record in records
+                for f in fields
+            ],
+        )
 
 
 @dataclass(frozen=True)
