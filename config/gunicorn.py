@@ -15,6 +15,13 @@ from typing import Any
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
+# Threaded workers: the summary streams (its shell at once, each section as the EHR answers),
+# so a slow EHR holds a thread, not a whole process; `make bench` measures this worker class.
+# Each thread keeps a database connection for CONN_MAX_AGE: workers x threads (x hosts) must
+# stay under the database's max_connections. Command-line flags override both.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+
 
 def _multiproc_dir() -> Path | None:
     value = os.environ.get(MULTIPROC_DIR_VARIABLE, "").strip()

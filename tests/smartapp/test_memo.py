@@ -20,7 +20,7 @@ def test_it_keeps_at_most_its_size_dropping_the_least_recently_used() -> None:
 
 def test_an_entry_is_gone_after_its_time_to_live(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr(memo_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("smartapp.memo.time.monotonic", lambda: now[0])
     memo: Memo[str] = Memo(size=10, ttl_s=120)
     memo.put("a", "1")
     now[0] += 119
