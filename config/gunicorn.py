@@ -17,8 +17,9 @@ MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 # Threaded workers: the summary streams (its shell at once, each section as the EHR answers),
 # so a slow EHR holds a thread, not a whole process; `make bench` measures this worker class.
-# Each thread keeps a database connection for CONN_MAX_AGE: workers x threads (x hosts) must
-# stay under the database's max_connections. Command-line flags override both.
+# Each thread keeps a database connection for CONN_MAX_AGE, and so do each worker's summary
+# pool (SUMMARY_WORKERS) and its two batch writers: workers x (threads + SUMMARY_WORKERS + 2)
+# per host must stay under the database's max_connections. Command-line flags override both.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 

@@ -33,7 +33,7 @@ from smart.scopes import LaunchKind
 from smartapp.memo import Memo
 from smartapp.models import Launch
 from smartapp.summary import sections as registry
-from smartapp.summary.contract import Demographics, Section
+from smartapp.summary.contract import Demographics, Section, SectionStatus
 from smartapp.summary.observations import VITAL_KINDS
 from smartapp.summary.service import SummaryRun
 
@@ -152,7 +152,7 @@ class SummaryPage:
     def _card(self, section: Section) -> Card:
         return card_for(section, patient_facing=self.patient_facing, now=self.now)
 
-    def card_html(self, section: Section) -> str:
+    def card_html(self, section: Section, *, remember: bool = True) -> str:
         """One section's card, rendered, or the same card rendered earlier by this process.
 
         The memo's key names all the card depends on: the launch (its links carry the handle),
@@ -168,13 +168,16 @@ class SummaryPage:
             card.age,
             timezone.localdate(),
         )
-        hit = _cards.get(key)
+        hit = _cards.get(key) if remember else None
         if hit is not None and hit[0] is section:
             return hit[1]
         context = self._context(card=card, spec=card.spec, section=section, age=card.age)
         context["demographics"] = _demographics(section) if section.name == "demographics" else None
-        html = render_to_string(card.spec.template, context, self.request)
-        _cards.put(key, (section, html))
+        # No request: a card depends on nothing of it (no CSRF token, no user), so a card
+        # memoised from one request is exactly what another would render.
+        html = render_to_string(card.spec.template, context)
+        if remember:
+            _cards.put(key, (section, html))
         return html
 
     def shell(self) -> tuple[str, str]:
@@ -183,7 +186,12 @@ class SummaryPage:
         slots = []
         for name in self.run.order:
             spec = registry.spec_for(name)
-            card = self.card_html(known[name]) if name in known else None
+            # Not-shared sections are new objects on every page: nothing to remember.
+            card = (
+                self.card_html(known[name], remember=known[name].status != SectionStatus.NOT_SHARED)
+                if name in known
+                else None
+            )
             title = PATIENT_TITLES.get(name) if self.patient_facing else None
             slots.append((card, spec, str(title) if title else gettext(spec.title)))
         html = render_to_string(
@@ -200,7 +208,8 @@ class SummaryPage:
         return top, bottom
 
     def arrival(self, section: Section) -> str:
-        context = self._context(section=section, card_html=self.card_html(section))
+        # A fresh section is never the object a later page's cache read decodes: not kept.
+        context = self._context(section=section, card_html=self.card_html(section, remember=False))
         if section.name == "demographics":
             context["patient"] = _demographics(section)
         return render_to_string("portal/_arrival.html", context, self.request)

@@ -62,6 +62,6 @@ class Memo(Generic[V]):
 
 
 def clear_all() -> None:
-    """Empty every memo of this process (tests; a settings change)."""
+    """Empty every memo of this process (tests)."""
     for memo in _ALL:
         memo.clear()

@@ -171,17 +171,22 @@ def _insert(records: list[AccessRecord]) -> None:
     fields = [f for f in AccessRecord._meta.concrete_fields if f is not AccessRecord._meta.pk]
     quote = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    into = (
+        f"INSERT INTO {quote(AccessRecord._meta.db_table)}"  # noqa: S608 - quoted model names
+        f" ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    )
+    size = connection.ops.bulk_batch_size(fields, records) or len(records)  # the parameter cap
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(AccessRecord._meta.db_table)}"  # noqa: S608
-            f" ({', '.join(quote(f.column) for f in fields)}) VALUES "
-            + ", ".join([row] * len(records)),
-            [
-                f.get_db_prep_save(getattr(record, f.attname), connection)
-                for record in records
-                for f in fields
-            ],
-        )
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
+            cursor.execute(
+                into + ", ".join([row] * len(chunk)),
+                [
+                    f.get_db_prep_save(getattr(record, f.attname), connection)
+                    for record in chunk
+                    for f in fields
+                ],
+            )
 
 
 @dataclass(frozen=True)

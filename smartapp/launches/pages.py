@@ -21,7 +21,7 @@ from smartapp.launches.browser import MAX_LAUNCHES_PER_BROWSER, handles_in, owns
 from smartapp.lock_objects import launch_qs_for_update
 from smartapp.models import EhrConnection, Launch
 from smartapp.observability import metrics
-from smartapp.vault import tokens
+from smartapp.vault import store, tokens
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def launch_for(handle: str, cookies: Mapping[str, str]) -> Launch:
     launch = Launch.objects.select_related("connection", "grant").filter(handle=handle).first()
     if launch is None or not owns(cookies, handle, launch.browser):
         raise LaunchNotFound("handle of another browser")
+    store.keep_read_with_launch(launch)
     if launch.state == LaunchState.SIGNED_OUT:
         raise SignedOut().of_launch(launch)
     if launch.state == LaunchState.REAUTH_REQUIRED:

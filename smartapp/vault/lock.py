@@ -87,7 +87,10 @@ def in_process(key: str, wait_s: float) -> Iterator[None]:
         entry = _local.setdefault(key, _LocalLock())
         entry.users += 1
     try:
-        if not entry.lock.acquire(timeout=wait_s):
+        started = time.perf_counter()
+        acquired = entry.lock.acquire(timeout=max(wait_s, 0.0))
+        metrics.REFRESH_LOCK_WAIT.labels("in_process").observe(time.perf_counter() - started)
+        if not acquired:
             raise LockTimeout(key)
         try:
             yield

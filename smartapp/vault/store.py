@@ -27,17 +27,27 @@ def grant_of(launch: Launch) -> TokenGrant:
     return grant
 
 
-def read_with_launch(launch: Launch) -> TokenGrant:
-    """The grant as `launch_for` read it together with the launch (one query for both), the
-    first time only: any later call reads the row afresh, as `grant_of` does."""
+_READ_WITH_LAUNCH = "_grant_read_with_launch"
+
+
+def keep_read_with_launch(launch: Launch) -> None:
+    """Keep the grant a `select_related("grant")` query read with `launch` for one later
+    `read_with_launch`, out of Django's relation cache (which other code fills too)."""
     relation = Launch.grant.related
-    if not relation.is_cached(launch):
+    if relation.is_cached(launch):
+        setattr(launch, _READ_WITH_LAUNCH, relation.get_cached_value(launch))
+        relation.delete_cached_value(launch)
+
+
+def read_with_launch(launch: Launch) -> TokenGrant:
+    """The grant `launch_for` read together with the launch (one query for both), the first
+    time only; otherwise, and on any later call, the row read afresh, as `grant_of` does."""
+    kept = vars(launch).pop(_READ_WITH_LAUNCH, False)
+    if kept is False:
         return grant_of(launch)
-    grant = relation.get_cached_value(launch)
-    relation.delete_cached_value(launch)
-    if not isinstance(grant, TokenGrant):  # select_related found no grant: None
+    if not isinstance(kept, TokenGrant):  # the query found no grant: None
         raise LaunchEnded("no grant").about(launch.connection)
-    return grant
+    return kept
 
 
 def apply(grant: TokenGrant, tokens: TokenResponse, now: datetime) -> None:

@@ -27,6 +27,7 @@ Failure model (SMART App Launch 2.x "refresh"; RFC 6749 5.2 and 6):
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 
@@ -103,18 +104,17 @@ def access_token(launch: Launch) -> str:
     return token_and_version(launch)[0]
 
 
-def _queue(launch: Launch) -> AbstractContextManager[None]:
+def _queue(launch: Launch, wait_s: float) -> AbstractContextManager[None]:
     """This process's threads refreshing one launch queue here first (`lock.in_process`)."""
     if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
         return nullcontext()  # test-only switch (tests/settings.py): shows what the lock prevents
-    return in_process(str(launch.pk), wait_s=policy().lock_wait_s)
+    return in_process(str(launch.pk), wait_s=wait_s)
 
 
-def _lock(grant: TokenGrant) -> AbstractContextManager[None]:
+def _lock(grant: TokenGrant, wait_s: float) -> AbstractContextManager[None]:
     if not getattr(settings, "TOKEN_REFRESH_SINGLE_FLIGHT", True):
         return nullcontext()
-    rules = policy()
-    return refresh_lock(grant.pk, wait_s=rules.lock_wait_s, ttl_s=rules.lock_ttl_s)
+    return refresh_lock(grant.pk, wait_s=wait_s, ttl_s=policy().lock_ttl_s)
 
 
 def _landed(grant: TokenGrant, seen_version: int) -> bool:
@@ -131,12 +131,15 @@ def refresh(launch: Launch, *, seen_version: int, refused: bool = False) -> str:
     to the cross-process lock (`smartapp.vault.lock`).
     `refused` says the EHR refused the current token (a FHIR 401), so it is not reused.
     """
+    # One wait in all (the policy's lock_wait_s), however it splits between the two queues;
+    # real time, as the locks themselves wait (smartapp.vault.lock).
+    deadline = time.monotonic() + policy().lock_wait_s
     try:
-        with _queue(launch):
+        with _queue(launch, deadline - time.monotonic()):
             grant = store.grant_of(launch)  # re-read: another thread may have refreshed
             if _landed(grant, seen_version):
                 return store.access_token(grant)
-            with _lock(grant):
+            with _lock(grant, max(deadline - time.monotonic(), 0.0)):
                 grant = store.grant_of(launch)  # and again: another process may have
                 if _landed(grant, seen_version):
                     return store.access_token(grant)

@@ -84,7 +84,7 @@ def test_the_redis_lock_outlives_the_worst_case_refresh(settings) -> None:
 
     settings.TOKEN_REFRESH_BUDGET_S = 20
     grant = TokenGrant(id=uuid.uuid4())
-    with tokens._lock(grant):
+    with tokens._lock(grant, 1.0):
         ttl = cache.ttl(f"refresh-lock:{grant.pk}")  # type: ignore[attr-defined]
     assert ttl > tokens.policy().worst_case_s >= 20 + sum(tokens.policy().retry_delays_s)
 
