@@ -139,17 +139,12 @@ def section(
     )
 
 
-class ResultsQuery(BaseModel):
-    category: summaries.Category | None = None
-    code: str | None = Field(None, max_length=100, description="a code of the result (LOINC)")
-
-
 @router.get(
     "/launches/{handle}/results",
     response={200: schemas.ResultsOut, 304: None, **ERRORS},
     url_name="launch-results",
 )
-def results(request: HttpRequest, handle: str, query: Query[ResultsQuery]) -> HttpResponse:
+def results(request: HttpRequest, handle: str, query: Query[schemas.ResultsQuery]) -> HttpResponse:
     """The latest result of each kind (vital signs, laboratory), by category and code."""
     launch = _launch(request, handle)
     with audit.accessed(request, launch, "api:results") as access:
@@ -161,16 +156,14 @@ def results(request: HttpRequest, handle: str, query: Query[ResultsQuery]) -> Ht
     )
 
 
-class MedicationsQuery(BaseModel):
-    status: str | None = Field(None, max_length=40, description="e.g. active, on-hold")
-
-
 @router.get(
     "/launches/{handle}/medications",
     response={200: schemas.MedicationsOut, 304: None, **ERRORS},
     url_name="launch-medications",
 )
-def medications(request: HttpRequest, handle: str, query: Query[MedicationsQuery]) -> HttpResponse:
+def medications(
+    request: HttpRequest, handle: str, query: Query[schemas.MedicationsQuery]
+) -> HttpResponse:
     """Current medications (orders and patient-reported) with their status."""
     launch = _launch(request, handle)
     with audit.accessed(request, launch, "api:medications") as access:

@@ -337,3 +337,18 @@ class Problem(BaseModel):
 CLIENT_ERRORS = frozenset({400, 401, 403, 404, 409, 410, 422, 429})
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
 ERRORS: dict[Any, Any] = {CLIENT_ERRORS: Problem, SERVER_ERRORS: Problem}
+
+
+# --- query parameters (the browser's and the service clients' operations share them) -----
+
+
+Category = Literal["vital-signs", "laboratory"]  # the results' filter (api.summaries)
+
+
+class ResultsQuery(BaseModel):
+    category: Category | None = None
+    code: str | None = Field(None, max_length=100, description="a code of the result (LOINC)")
+
+
+class MedicationsQuery(BaseModel):
+    status: str | None = Field(None, max_length=40, description="e.g. active, on-hold")

@@ -146,11 +146,6 @@ def summary(request: HttpRequest, tenant: str, patient_id: str) -> HttpResponse:
     return respond(request, summaries.summary_out(built, "store", tenant))
 
 
-class ResultsQuery(BaseModel):
-    category: summaries.Category | None = None
-    code: str | None = Field(None, max_length=100, description="a code of the result (LOINC)")
-
-
 @router.get(
     "/tenants/{tenant}/patients/{patient_id}/results",
     response={200: schemas.ResultsOut, 304: None, **ERRORS},
@@ -158,7 +153,7 @@ class ResultsQuery(BaseModel):
     openapi_extra=_needs(RESULTS),
 )
 def results(
-    request: HttpRequest, tenant: str, patient_id: str, query: Query[ResultsQuery]
+    request: HttpRequest, tenant: str, patient_id: str, query: Query[schemas.ResultsQuery]
 ) -> HttpResponse:
     """The latest result of each kind from the store (scope `results.read`)."""
     names = ("vitals", "labs")
@@ -169,10 +164,6 @@ def results(
     )
 
 
-class MedicationsQuery(BaseModel):
-    status: str | None = Field(None, max_length=40, description="e.g. active, on-hold")
-
-
 @router.get(
     "/tenants/{tenant}/patients/{patient_id}/medications",
     response={200: schemas.MedicationsOut, 304: None, **ERRORS},
@@ -180,7 +171,7 @@ class MedicationsQuery(BaseModel):
     openapi_extra=_needs(MEDICATIONS),
 )
 def medications(
-    request: HttpRequest, tenant: str, patient_id: str, query: Query[MedicationsQuery]
+    request: HttpRequest, tenant: str, patient_id: str, query: Query[schemas.MedicationsQuery]
 ) -> HttpResponse:
     """Current medications with their status from the store (scope `medications.read`)."""
     names = ("medications",)

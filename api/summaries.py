@@ -17,7 +17,6 @@ from smartapp.summary import sections as registry
 from smartapp.summary.contract import PatientSummary, Section, SectionStatus
 
 Source = Literal["ehr", "store"]
-Category = Literal["vital-signs", "laboratory"]
 
 
 def section_out(
@@ -68,7 +67,7 @@ def latest_results(
     summary: PatientSummary,
     source: Source,
     connection: str,
-    category: Category | None = None,
+    category: schemas.Category | None = None,
     code: str | None = None,
 ) -> schemas.ResultsOut:
     """The latest result of each kind (the vitals and labs sections' items), narrowed to one
