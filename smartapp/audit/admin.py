@@ -4,16 +4,14 @@ sees who opened what, when, through which EHR. Nobody can add, change or delete 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from smartapp.audit.records import AccessRecord
+from smartapp.read_only_admin import ReadOnlyAdmin
 
 
 @admin.register(AccessRecord)
-class AccessRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AccessRecordAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "connection", "patient_id", "what", "outcome"]
     search_fields = ["patient_id", "actor"]
     list_filter = ["connection", "outcome", "what"]
@@ -35,12 +33,3 @@ class AccessRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "hash",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 
 from smartapp.extraction import jobs
 from smartapp.extraction.records import ExtractionFile, ExtractionJob, ExtractionProblem
+from smartapp.read_only_admin import ReadOnlyAdmin
 
 PROBLEMS_SHOWN = 200  # a bad export may skip thousands of lines; the first ones tell the story
 
@@ -73,7 +74,7 @@ class ExtractionProblemInline(_ReadOnlyInline):
 
 
 @admin.register(ExtractionJob)
-class ExtractionJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ExtractionJobAdmin(ReadOnlyAdmin):  # a job's row is the record of what was loaded when
     list_display = [
         "short_id",
         "connection",
@@ -126,15 +127,6 @@ class ExtractionJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="job", ordering="id")
     def short_id(self, obj: ExtractionJob) -> str:
         return str(obj.pk)[:8]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a job's row is the record of what was loaded when
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         """Cancelling changes a job: the model's change permission, not the change form."""
